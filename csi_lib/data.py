@@ -1,0 +1,127 @@
+"""Load a client's canonical tables once, from a parquet cache keyed by input hashes.
+
+The runner ingests each client once per run; every notebook then reads the
+cache. The key covers the export files' bytes, the params' source and service
+sections and the adapter version, so a changed export is never served stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from csi_lib.errors import DataError
+from csi_lib.ingest import ADAPTER_VERSION, Ingested, ingest
+from csi_lib.params import Params
+
+__all__ = ["cache_key", "ensure_demo_exports", "file_sha256", "load_tables", "pseudonym_key"]
+
+TABLES = ("tickets", "changes", "surveys", "issues", "excluded")
+KEY_ENV = "CSI_PSEUDONYM_KEY"
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _sources(params: Params) -> list:
+    s = params.sources
+    return [x for x in (s.tickets, s.changes, s.surveys) if x is not None]
+
+
+def ensure_demo_exports(params: Params) -> None:
+    """Write the demo client's exports if params ask for generated data and they are absent."""
+    if params.demo is None:
+        return
+    paths = [src.path for src in _sources(params)]
+    if all(p.is_file() for p in paths):
+        return
+    from csi_lib.demo import write_demo_exports  # only the demo client needs the generator
+
+    folders = {p.parent for p in paths}
+    if len(folders) != 1:
+        raise DataError("demo exports must share one folder: check sources paths in the params")
+    written = write_demo_exports(
+        folders.pop(), seed=params.demo.seed, first_month=params.demo.first_month,
+        last_month=params.demo.last_month, timezone=params.reporting.timezone,
+    )
+    missing = [p for p in paths if p not in {Path(w).resolve() for w in written.values()}]
+    if missing:
+        raise DataError(f"the demo generator did not write {missing}: fix the demo params paths")
+
+
+def pseudonym_key(params: Params, outputs: Path) -> bytes:
+    """The client's secret for pseudonymising personal fields.
+
+    ``CSI_PSEUDONYM_KEY`` wins; otherwise a random key is created once per client
+    in its outputs folder (git-ignored), so names map to the same token every run.
+    """
+    env = os.environ.get(KEY_ENV)
+    if env:
+        return env.encode()
+    path = Path(outputs) / params.client.id / ".pseudonym-key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip().encode()
+
+
+def cache_key(params: Params) -> str:
+    """Hash of everything ingest depends on."""
+    parts = {
+        "adapter": ADAPTER_VERSION,
+        "sources": params.sources.model_dump(mode="json"),
+        "services": [s.model_dump(mode="json") for s in params.services],
+        "sla": params.sla.model_dump(mode="json"),
+        "tz": params.reporting.timezone,
+        "files": {str(src.path): file_sha256(src.path) for src in _sources(params)},
+        "key_env": bool(os.environ.get(KEY_ENV)),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_tables(params: Params, outputs: Path | str) -> Ingested:
+    """The client's canonical tables, from cache when the inputs are unchanged."""
+    outputs = Path(outputs)
+    ensure_demo_exports(params)
+    for src in _sources(params):
+        if not src.path.is_file():
+            raise DataError(
+                f"export {src.path} does not exist: put the client's export there or fix "
+                f"`path` in {params.source_file}"
+            )
+    folder = outputs / params.client.id / ".cache" / cache_key(params)
+    if (folder / "done").is_file():
+        frames = {t: pd.read_parquet(folder / f"{t}.parquet") for t in TABLES}
+        rows_read = json.loads((folder / "done").read_text())
+        return Ingested(**frames, rows_read=rows_read)
+    result = ingest(params, key=pseudonym_key(params, outputs))
+    # Write beside the final folder, then rename: a crashed run leaves no half cache.
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=".tmp-"))
+    try:
+        for t in TABLES:
+            getattr(result, t).to_parquet(tmp / f"{t}.parquet", index=False)
+        (tmp / "done").write_text(json.dumps(result.rows_read))
+        try:
+            tmp.rename(folder)
+        except OSError:  # another process published the same key first: same content
+            shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return result

@@ -1,0 +1,36 @@
+"""The kit's exceptions: one small tree, each message says what, where and the fix."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CsiError",
+    "DataError",
+    "NotebookError",
+    "ParamsError",
+    "PublishError",
+    "RenderError",
+]
+
+
+class CsiError(Exception):
+    """Base class of every error the kit raises on purpose."""
+
+
+class ParamsError(CsiError):
+    """A params file is missing, malformed or names something that does not exist."""
+
+
+class DataError(CsiError):
+    """An export cannot be read or fails validation so badly that no report can trust it."""
+
+
+class NotebookError(CsiError):
+    """A notebook does not declare what the runner needs (parameters tag, parameter names)."""
+
+
+class RenderError(CsiError):
+    """An executed notebook could not be turned into HTML or PDF."""
+
+
+class PublishError(CsiError):
+    """Outputs could not be moved into place without damaging a published period."""

@@ -1,0 +1,364 @@
+"""Client parameters: one YAML file per client, validated before anything runs.
+
+The model is frozen and forbids unknown keys, so a typo in a params file fails
+with the key's path and the file's name instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import pandas as pd
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from csi_lib import catalogue
+from csi_lib.errors import ParamsError
+from csi_lib.periods import parse_quarter
+
+__all__ = [
+    "CANONICAL_COLUMNS",
+    "Params",
+    "Service",
+    "Source",
+    "load_params",
+    "params_path",
+]
+
+# Slugs become folder names under outputs/: lower-case letters, digits, '-' and
+# '_' only, so no id can climb out of outputs/ or hide as a dotfile.
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+PRIORITIES = ("P1", "P2", "P3", "P4", "P5")
+
+# Source columns each canonical table can take from an export; DESIGN.md's contract.
+CANONICAL_COLUMNS: dict[str, dict[str, bool]] = {
+    # name -> required?
+    "tickets": {
+        "ticket_id": True, "record_type": False, "opened_at": True, "responded_at": False,
+        "resolved_at": True, "closed_at": False, "state": False, "priority": True,
+        "category": False, "subcategory": False, "channel": False, "assignment_group": False,
+        "reassignment_count": False, "reopen_count": False, "made_sla": False, "caller": False,
+        "cmdb_ci": False,
+    },
+    "changes": {
+        "change_id": True, "change_type": True, "assignment_group": False,
+        "planned_start": False, "planned_end": False, "actual_end": True, "outcome": True,
+        "caused_incident": False, "category": False, "cmdb_ci": False,
+    },
+    "surveys": {"ticket_id": True, "answered_at": True, "score": True},
+}
+
+
+def _slug(value: str) -> str:
+    if not SLUG.match(value):
+        raise ValueError(
+            f"{value!r} is not a safe id: use 1-63 lower-case letters, digits, '-' or '_', "
+            "starting with a letter or digit (ids become folder names)"
+        )
+    return value
+
+
+def _duration(value: Any) -> pd.Timedelta:
+    try:
+        td = pd.Timedelta(value)
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"{value!r} is not a duration: write it like '15min', '4h', '3d' or '1d 12h'"
+        ) from None
+    if pd.isna(td) or td <= pd.Timedelta(0):
+        raise ValueError(f"{value!r} must be a positive duration")
+    return td
+
+
+def _timezone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {value!r}: use an IANA name such as 'Europe/London' or 'UTC'"
+        ) from None
+    return value
+
+
+Slug = Annotated[str, AfterValidator(_slug)]
+TimeZone = Annotated[str, AfterValidator(_timezone)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+class Client(_Frozen):
+    id: Slug
+    name: str = Field(min_length=1)
+
+
+class Reporting(_Frozen):
+    period: str | None = None
+    fiscal_year_start_month: int = Field(1, ge=1, le=12)
+    timezone: TimeZone = "UTC"
+    history_quarters: int = Field(5, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _period(self) -> Reporting:
+        if self.period is not None:
+            try:
+                parse_quarter(self.period, self.fiscal_year_start_month)
+            except ParamsError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+
+class Demo(_Frozen):
+    seed: int
+    first_month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    last_month: str = Field(pattern=r"^\d{4}-\d{2}$")
+
+
+class Source(_Frozen):
+    """One export file and how its columns map onto a canonical table."""
+
+    path: Path
+    adapter: Literal["generic"] = "generic"
+    sheet: str | None = None
+    date_format: str | None = None
+    timezone: TimeZone | None = None
+    columns: dict[str, str]
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @field_validator("path")
+    @classmethod
+    def _resolve(cls, value: Path, info: ValidationInfo) -> Path:
+        base = (info.context or {}).get("base_dir")
+        if not value.is_absolute() and base is not None:
+            value = (Path(base) / value).resolve()
+        suffix = value.suffix.lower()
+        if suffix not in {".csv", ".xlsx", ".gz"}:
+            raise ValueError(
+                f"unsupported file extension {suffix!r} in {value}: supported formats are "
+                ".csv, .csv.gz and .xlsx"
+            )
+        return value
+
+    @field_validator("values")
+    @classmethod
+    def _values_name_columns(
+        cls, value: dict[str, dict[str, str]], info: ValidationInfo
+    ) -> dict[str, dict[str, str]]:
+        unknown = sorted(set(value) - set(info.data.get("columns", {})))
+        if unknown:
+            raise ValueError(
+                f"value maps for {unknown} name no mapped column: add them under `columns` first"
+            )
+        return value
+
+
+class Sources(_Frozen):
+    tickets: Source
+    changes: Source | None = None
+    surveys: Source | None = None
+
+    @model_validator(mode="after")
+    def _columns(self) -> Sources:
+        for table in ("tickets", "changes", "surveys"):
+            source = getattr(self, table)
+            if source is None:
+                continue
+            allowed = CANONICAL_COLUMNS[table]
+            unknown = sorted(set(source.columns) - set(allowed))
+            if unknown:
+                raise ValueError(
+                    f"sources.{table}.columns: unknown canonical column(s) {unknown}; "
+                    f"allowed: {', '.join(allowed)}"
+                )
+            missing = [c for c, req in allowed.items() if req and c not in source.columns]
+            if missing:
+                raise ValueError(
+                    f"sources.{table}.columns must map {missing} to a column of the export"
+                )
+        return self
+
+
+class Service(_Frozen):
+    """An IT service and the rule that assigns tickets and changes to it."""
+
+    id: Slug
+    name: str = Field(min_length=1)
+    match: dict[Literal["assignment_group", "category", "cmdb_ci"], list[str]]
+
+    @field_validator("match")
+    @classmethod
+    def _one_rule(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if len(value) != 1 or not next(iter(value.values())):
+            raise ValueError(
+                "match needs exactly one field with a non-empty list of values, "
+                "e.g. {assignment_group: [Service Desk]}"
+            )
+        return value
+
+    @property
+    def match_field(self) -> str:
+        return next(iter(self.match))
+
+    @property
+    def match_values(self) -> list[str]:
+        return next(iter(self.match.values()))
+
+
+Duration = Annotated[pd.Timedelta, AfterValidator(_duration), PlainSerializer(str, return_type=str)]
+
+
+class SlaTarget(_Frozen):
+    response: Duration | None = None
+    resolution: Duration
+
+    @field_validator("response", "resolution", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        return None if value is None else _duration(value)
+
+
+class SlaPolicy(_Frozen):
+    calendar: Literal["24x7"] = "24x7"
+    targets: dict[Literal["P1", "P2", "P3", "P4", "P5"], SlaTarget]
+
+
+class Params(_Frozen):
+    """A client's validated parameters."""
+
+    client: Client
+    reporting: Reporting = Reporting()
+    demo: Demo | None = None
+    sources: Sources
+    services: list[Service] = Field(min_length=1)
+    sla: SlaPolicy
+    kpi_targets: dict[str, float] = Field(default_factory=dict)
+    source_file: Path | None = None
+
+    @field_validator("services")
+    @classmethod
+    def _unique_services(cls, value: list[Service]) -> list[Service]:
+        ids = [s.id for s in value]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"service ids must be unique; repeated: {dupes}")
+        claimed: dict[tuple[str, str], str] = {}
+        for s in value:
+            for v in s.match_values:
+                key = (s.match_field, v)
+                if key in claimed:
+                    raise ValueError(
+                        f"{s.match_field} {v!r} is claimed by both {claimed[key]!r} and "
+                        f"{s.id!r}: a ticket must map to one service"
+                    )
+                claimed[key] = s.id
+        return value
+
+    @field_validator("kpi_targets")
+    @classmethod
+    def _known_kpis(cls, value: dict[str, float]) -> dict[str, float]:
+        for kpi_id, target in value.items():
+            try:
+                kpi = catalogue.get(kpi_id)
+            except ParamsError as exc:
+                raise ValueError(str(exc)) from None
+            if kpi.direction == "neutral":
+                raise ValueError(f"{kpi_id!r} has no better direction, so it takes no target")
+            if kpi.unit == "share" and not 0 <= target <= 1:
+                raise ValueError(
+                    f"target for {kpi_id!r} is a share: write it as a fraction 0..1, "
+                    f"got {target}"
+                )
+        return value
+
+    def service(self, service_id: str) -> Service:
+        """The service with ``service_id``; an unknown id lists the known ones."""
+        for s in self.services:
+            if s.id == service_id:
+                return s
+        raise ParamsError(
+            f"client {self.client.id!r} has no service {service_id!r}. "
+            f"Known services: {', '.join(s.id for s in self.services)}"
+        )
+
+    def period(self, label: str | None = None) -> pd.Period:
+        """The reporting quarter ``label`` (or the params default) on the fiscal calendar."""
+        label = label or self.reporting.period
+        if label is None:
+            raise ParamsError(
+                f"no period given and {self.source_file} sets no reporting.period: "
+                "pass --period YYYYQn"
+            )
+        return parse_quarter(label, self.reporting.fiscal_year_start_month)
+
+
+def params_path(client: str, params_dir: Path) -> Path:
+    """The params file of ``client`` in ``params_dir``, checked to exist."""
+    _check_slug(client, "client")
+    path = Path(params_dir) / f"{client}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in Path(params_dir).glob("*.yaml"))
+        raise ParamsError(
+            f"no params file for client {client!r}: {path} does not exist. "
+            f"Known clients: {', '.join(known) or 'none'}; create {path} (see params/demo.yaml)"
+        )
+    return path
+
+
+def _check_slug(value: str, what: str) -> None:
+    if not SLUG.match(value):
+        raise ParamsError(
+            f"{what} id {value!r} is not safe: use lower-case letters, digits, '-' or '_'"
+        )
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top level)"
+
+
+def load_params(path: Path | str) -> Params:
+    """Read and validate a client's params file; every problem is named in one error."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(f"params file {path} does not exist") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ParamsError(f"{path} must hold a mapping of keys (client, sources, ...)")
+    if "source_file" in data:
+        raise ParamsError(f"{path}: key 'source_file' is reserved; remove it")
+    try:
+        params = Params.model_validate(
+            {**data, "source_file": path.resolve()},
+            context={"base_dir": path.resolve().parent},
+        )
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key: remove it or check its spelling"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            lines.append(f"  {_where(err['loc'])}: {msg}")
+        raise ParamsError(
+            f"{path} has {len(lines)} problem(s):\n" + "\n".join(lines)
+        ) from None
+    return params

@@ -1,0 +1,102 @@
+"""What a published period carries besides its reports: the index page and the manifest."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from csi_lib.data import file_sha256
+from csi_lib.params import Params
+
+if TYPE_CHECKING:
+    from csi_lib.runner import JobResult
+
+__all__ = ["next_revision", "write_index", "write_manifest"]
+
+PACKAGES = ("csi-kit", "pandas", "numpy", "papermill", "nbconvert", "matplotlib", "seaborn",
+            "typst", "pypandoc-binary", "pyarrow", "pydantic")
+
+_STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2933;line-height:1.5}
+h1{font-size:1.6rem;margin-bottom:.2rem} .meta{color:#52606d;margin-top:0}
+table{border-collapse:collapse;width:100%;margin-top:1.5rem}
+th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #d9e2ec}
+th{background:#f0f4f8} .ok{color:#1b7f3b;font-weight:600} .failed{color:#b42318;font-weight:600}
+a{color:#1d4ed8}
+"""
+
+
+def next_revision(client_dir: Path, label: str) -> str:
+    """The first free revision label after ``label``: ``2026Q3-r2``, ``2026Q3-r3``, ..."""
+    taken = [1]
+    for p in client_dir.glob(f"{label}-r*"):
+        m = re.fullmatch(rf"{re.escape(label)}-r(\d+)", p.name)
+        if m:
+            taken.append(int(m.group(1)))
+    return f"{label}-r{max(taken) + 1}"
+
+
+def write_index(folder: Path, params: Params, label: str, results: Sequence[JobResult]) -> Path:
+    """An HTML page linking every report of the period, with its status; loads nothing remote."""
+    e = html.escape
+    rows = []
+    for r in results:
+        links = " · ".join(
+            f'<a href="{e(r.job.service)}/{e(f)}">{e(f.rsplit(".", 1)[1].upper())}</a>'
+            for f in r.files)
+        status = '<span class="ok">ok</span>' if r.ok else \
+            f'<span class="failed">failed</span><br><small>{e(r.error)}</small>'
+        rows.append(f"<tr><td>{e(r.job.service_name)}</td><td>{e(r.job.notebook)}</td>"
+                    f"<td>{status}</td><td>{links}</td></tr>")
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(params.client.name)} — CSI reports {e(label)}</title><style>{_STYLE}</style></head>
+<body><h1>{e(params.client.name)}: CSI reports</h1>
+<p class="meta">Period {e(label)} · {len(results)} report(s)</p>
+<table><thead><tr><th>Service</th><th>Report</th><th>Status</th><th>Files</th></tr></thead>
+<tbody>{"".join(rows)}</tbody></table></body></html>
+"""
+    path = folder / "index.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def write_manifest(folder: Path, params: Params, label: str, results: Sequence[JobResult], *,
+                   started: dt.datetime, inputs: dict[str, str],
+                   notebooks: dict[str, str]) -> Path:
+    """``manifest.json``: what went in (hashes, params, versions) and what came out (hashes)."""
+    outputs = {
+        str(p.relative_to(folder)): file_sha256(p)
+        for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"
+    }
+    manifest = {
+        "client": params.client.id,
+        "period": label,
+        "started": started.isoformat(),
+        "finished": dt.datetime.now(dt.UTC).isoformat(),
+        "inputs": inputs,
+        "params": params.model_dump(mode="json", exclude={"source_file"}),
+        "notebooks": notebooks,
+        "packages": {p: _version(p) for p in PACKAGES},
+        "jobs": [{"name": r.job.name, "ok": r.ok, "seconds": round(r.seconds, 2),
+                  "error": r.error} for r in results],
+        "outputs": outputs,
+    }
+    path = folder / "manifest.json"
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+    return path
