@@ -77,7 +77,7 @@ def test_as_of_rule_ignores_what_happened_after_the_quarter(tiny: Path) -> None:
     assert _q(t, "net", "backlog") == (1, 1)
 
 
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=8, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**16))
 def test_row_order_does_not_change_any_kpi(tiny: Path, seed: int) -> None:
