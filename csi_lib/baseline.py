@@ -173,6 +173,12 @@ def quality_summary(ctx: Baseline) -> pd.DataFrame:
     })
 
 
+def _show_figure(fig: object) -> None:
+    from IPython.display import display as ipy_display
+
+    ipy_display(fig)
+
+
 def show_title(ctx: Baseline) -> None:
     """A heading for analysts in JupyterLab (reports carry their own title block)."""
     display.show_markdown(f"# Service baseline: {display.esc(ctx.service.name)}, {ctx.label}\n\n"
@@ -190,7 +196,7 @@ def show_kpi_table(ctx: Baseline) -> None:
 
 def show_trends(ctx: Baseline) -> None:
     start, end = ctx.period.start_time, ctx.period.end_time
-    display.show_figure(plots.kpi_trends(
+    _show_figure(plots.kpi_trends(
         ctx.kpis, ctx.service.id, list(TREND_KPIS), targets=ctx.params.kpi_targets,
         highlight=(start, end)))
 
@@ -200,12 +206,12 @@ def show_distribution(ctx: Baseline) -> None:
     tickets = as_of_view(ctx.tables.tickets, end, born="opened_at",
                          later=("responded_at", "resolved_at", "closed_at"))
     targets = {p: t.resolution / pd.Timedelta(hours=1) for p, t in ctx.params.sla.targets.items()}
-    display.show_figure(plots.resolution_distribution(
+    _show_figure(plots.resolution_distribution(
         tickets, ctx.service.id, start, end, targets_h=targets))
 
 
 def show_backlog(ctx: Baseline) -> None:
-    display.show_figure(plots.backlog_chart(ctx.kpis, ctx.service.id))
+    _show_figure(plots.backlog_chart(ctx.kpis, ctx.service.id))
 
 
 def show_data_quality(ctx: Baseline) -> None:
