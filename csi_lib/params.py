@@ -72,6 +72,9 @@ def _slug(value: str) -> str:
 
 
 def _duration(value: Any) -> pd.Timedelta:
+    if isinstance(value, str):
+        # pandas deprecates the lower-case day unit ('3d'); people write it anyway.
+        value = re.sub(r"(\d)\s*d\b", r"\1D", value.strip())
     try:
         td = pd.Timedelta(value)
     except (ValueError, TypeError):
