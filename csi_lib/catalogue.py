@@ -53,7 +53,8 @@ class Kpi:
             return f"{(new - old) * 100:+.1f} pts"
         if old == 0:
             return "–"
-        return f"{(new - old) / abs(old):+.0%}"
+        rel = (new - old) / abs(old)
+        return f"{rel:+.0%}" if abs(rel) >= 0.095 else f"{rel:+.1%}"
 
     def better(self, new: float, old: float) -> bool | None:
         """Whether ``new`` is better than ``old``; None when the KPI has no direction or tie."""

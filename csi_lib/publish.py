@@ -45,15 +45,20 @@ def next_revision(client_dir: Path, label: str) -> str:
 
 def write_index(folder: Path, params: Params, label: str, results: Sequence[JobResult]) -> Path:
     """An HTML page linking every report of the period, with its status; loads nothing remote."""
+    from csi_lib.runner import NOTEBOOKS
+
     e = html.escape
     rows = []
+    order = {"html": 0, "pdf": 1, "xlsx": 2, "ipynb": 3}
     for r in results:
+        prefix = f"{r.job.folder}/" if r.job.folder else ""
+        files = sorted(r.files, key=lambda f: order.get(f.rsplit(".", 1)[-1], 9))
         links = " · ".join(
-            f'<a href="{e(r.job.service)}/{e(f)}">{e(f.rsplit(".", 1)[1].upper())}</a>'
-            for f in r.files)
+            f'<a href="{e(prefix + f)}">{e(f.rsplit(".", 1)[-1].upper())}</a>' for f in files)
         status = '<span class="ok">ok</span>' if r.ok else \
             f'<span class="failed">failed</span><br><small>{e(r.error)}</small>'
-        rows.append(f"<tr><td>{e(r.job.service_name)}</td><td>{e(r.job.notebook)}</td>"
+        rows.append(f"<tr><td>{e(r.job.service_name or 'All services')}</td>"
+                    f"<td>{e(NOTEBOOKS[r.job.notebook].title)}</td>"
                     f"<td>{status}</td><td>{links}</td></tr>")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import nbformat
 import papermill
@@ -25,31 +26,54 @@ from papermill.exceptions import PapermillExecutionError
 from csi_lib import render
 from csi_lib.data import file_sha256, load_tables
 from csi_lib.errors import CsiError, NotebookError, PublishError
-from csi_lib.kpis import period_bounds
+from csi_lib.kpis import kpi_table, period_bounds
 from csi_lib.params import Params, load_params
 from csi_lib.periods import quarter_label
 from csi_lib.publish import next_revision, write_index, write_manifest
 
 __all__ = ["NOTEBOOKS", "Job", "JobResult", "RunSummary", "check_notebook", "plan", "run_client"]
 
-# Notebook name -> report title; per-service notebooks run once per service.
-NOTEBOOKS: dict[str, str] = {"baseline": "Service baseline"}
 Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class NotebookSpec:
+    """A report notebook: its title and whether it runs per service or once per client."""
+
+    name: str
+    title: str
+    scope: Literal["service", "client"]
+
+
+# In run order. Notebooks may also declare `report_dir` to write extra files
+# (workbooks) beside their report; it is passed only where declared.
+NOTEBOOKS: dict[str, NotebookSpec] = {
+    spec.name: spec for spec in (
+        NotebookSpec("baseline", "Service baseline", "service"),
+    )
+}
+REQUIRED_PARAMETERS = {"service": ("params_file", "period", "service", "outputs"),
+                       "client": ("params_file", "period", "outputs")}
+
+
+@dataclass(frozen=True)
 class Job:
-    """One notebook to execute for one service of one client."""
+    """One notebook to execute for one service (or the whole client) of one client."""
 
     client: str
-    service: str
-    service_name: str
     notebook: str
     parameters: dict[str, str]
+    service: str | None = None
+    service_name: str | None = None
 
     @property
     def name(self) -> str:
-        return f"{self.client}/{self.service}/{self.notebook}"
+        return "/".join(p for p in (self.client, self.service, self.notebook) if p)
+
+    @property
+    def folder(self) -> str:
+        """Folder of the job's files inside the period folder ('' for client reports)."""
+        return self.service or ""
 
 
 @dataclass(frozen=True)
@@ -107,29 +131,42 @@ def check_notebook(path: Path, given: Sequence[str]) -> None:
 
 
 def plan(params: Params, params_file: Path, period: str, outputs: Path,
-         notebooks: Sequence[str] = tuple(NOTEBOOKS)) -> list[Job]:
-    """The jobs of one client and period: every notebook for every service."""
+         notebooks: Sequence[str] = tuple(NOTEBOOKS),
+         services: Sequence[str] | None = None) -> list[Job]:
+    """The jobs of one client and period: per-service notebooks for each service,
+    per-client notebooks once, in the registry's order."""
     unknown = sorted(set(notebooks) - set(NOTEBOOKS))
     if unknown:
         raise NotebookError(f"unknown notebook(s) {unknown}; known: {', '.join(NOTEBOOKS)}")
-    return [
-        Job(client=params.client.id, service=s.id, service_name=s.name, notebook=nb,
-            parameters={"params_file": str(params_file.resolve()), "period": period,
-                        "service": s.id, "outputs": str(outputs.resolve())})
-        for nb in notebooks for s in params.services
-    ]
+    chosen = [params.service(s) for s in services] if services else list(params.services)
+    common = {"params_file": str(params_file.resolve()), "period": period,
+              "outputs": str(outputs.resolve())}
+    jobs = []
+    for spec in NOTEBOOKS.values():
+        if spec.name not in notebooks:
+            continue
+        if spec.scope == "client":
+            jobs.append(Job(client=params.client.id, notebook=spec.name, parameters=common))
+            continue
+        jobs += [Job(client=params.client.id, notebook=spec.name, service=s.id,
+                     service_name=s.name, parameters={**common, "service": s.id})
+                 for s in chosen]
+    return jobs
 
 
 def _execute(job: Job, params: Params, quarter_end: str, notebooks_dir: Path, folder: Path,
              cell_timeout: int) -> JobResult:
     start = time.perf_counter()
     source = notebooks_dir / f"{job.notebook}.ipynb"
-    out_dir = folder / job.service
+    out_dir = folder / job.folder
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{job.notebook}.ipynb"
+    parameters = dict(job.parameters)
+    if "report_dir" in papermill.inspect_notebook(str(source)):
+        parameters["report_dir"] = str(out_dir.resolve())
     try:
         nb = papermill.execute_notebook(
-            str(source), str(executed), parameters=job.parameters, cwd=str(notebooks_dir),
+            str(source), str(executed), parameters=parameters, cwd=str(notebooks_dir),
             kernel_name="python3", progress_bar=False, request_save_on_cell_execute=False,
             execution_timeout=cell_timeout)
     except PapermillExecutionError as exc:
@@ -140,7 +177,7 @@ def _execute(job: Job, params: Params, quarter_end: str, notebooks_dir: Path, fo
         detail = "".join(traceback.format_exception_only(exc)).strip()
         return JobResult(job, False, time.perf_counter() - start,
                          f"{detail}; notebook (if written) in {executed}")
-    meta = render.ReportMeta(title=NOTEBOOKS[job.notebook], client=params.client.name,
+    meta = render.ReportMeta(title=NOTEBOOKS[job.notebook].title, client=params.client.name,
                              service=job.service_name, period=job.parameters["period"],
                              as_of=quarter_end)
     try:
@@ -161,13 +198,10 @@ def run_client(params_file: Path | str, period: str | None = None, *, outputs: P
     params = load_params(params_file)
     quarter = params.period(period)
     label = quarter_label(quarter)
-    jobs = plan(params, params_file, label, outputs, notebooks)
-    if services:
-        for s in services:
-            params.service(s)  # unknown id -> clear error
-        jobs = [j for j in jobs if j.service in services]
-    for nb in {j.notebook for j in jobs}:
-        check_notebook(notebooks_dir / f"{nb}.ipynb", list(jobs[0].parameters))
+    jobs = plan(params, params_file, label, outputs, notebooks, services)
+    for nb in dict.fromkeys(j.notebook for j in jobs):
+        check_notebook(notebooks_dir / f"{nb}.ipynb",
+                       REQUIRED_PARAMETERS[NOTEBOOKS[nb].scope])
     log(f"{params.client.id} {label}: {len(jobs)} report(s) planned")
 
     started = dt.datetime.now(dt.UTC)
@@ -189,6 +223,10 @@ def run_client(params_file: Path | str, period: str | None = None, *, outputs: P
         if not result.ok:
             log(f"  FAILED {job.name}: {result.error}")
 
+    # The period's KPI table travels with its reports: later quarters and other
+    # tools read the figures exactly as published.
+    kpi_table(tables.tickets, tables.changes, tables.surveys, params, quarter).to_csv(
+        folder / "kpis.csv", index=False)
     write_index(folder, params, label, summary.results)
     write_manifest(folder, params, label, summary.results, started=started,
                    inputs={str(p): file_sha256(p) for p in _input_files(params, params_file)},
