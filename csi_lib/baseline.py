@@ -174,6 +174,7 @@ def quality_summary(ctx: Baseline) -> pd.DataFrame:
 
 
 def _show_figure(fig: object) -> None:
+    # The inline backend turns a Figure into image/png, which both reports embed.
     from IPython.display import display as ipy_display
 
     ipy_display(fig)

@@ -27,6 +27,9 @@ from pydantic import (
 
 from csi_lib import catalogue
 from csi_lib.errors import ParamsError
+from csi_lib.gaps import GapSettings
+from csi_lib.maturity import MaturitySettings
+from csi_lib.prioritise import PrioritySettings
 from csi_lib.periods import parse_quarter
 
 __all__ = [
@@ -249,6 +252,9 @@ class Params(_Frozen):
     services: list[Service] = Field(min_length=1)
     sla: SlaPolicy
     kpi_targets: dict[str, float] = Field(default_factory=dict)
+    gaps: GapSettings = GapSettings()
+    prioritisation: PrioritySettings = PrioritySettings()
+    maturity: MaturitySettings = MaturitySettings()
     source_file: Path | None = None
 
     @field_validator("services")
