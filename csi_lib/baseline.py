@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from csi_lib import catalogue, display, plots
-from csi_lib.data import load_tables
+from csi_lib.data import load_kpis, load_tables
 from csi_lib.ingest import Ingested
-from csi_lib.kpis import as_of_view, kpi_table, period_bounds
+from csi_lib.kpis import as_of_view, period_bounds
 from csi_lib.params import Params, Service, load_params
 from csi_lib.periods import quarter_label
 
@@ -70,7 +70,7 @@ def prepare(params_file: str | Path, period: str | None, service: str,
     quarter = params.period(period)
     svc = params.service(service)
     tables = load_tables(params, outputs)
-    kpis = kpi_table(tables.tickets, tables.changes, tables.surveys, params, quarter)
+    kpis = load_kpis(params, quarter, outputs, tables)
     return Baseline(params=params, period=quarter, service=svc, kpis=kpis, tables=tables)
 
 

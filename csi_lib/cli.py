@@ -28,30 +28,67 @@ def _parser() -> argparse.ArgumentParser:
         prog="csi",
         description="Turn a client's ITSM exports into its quarterly CSI reports "
                     "(HTML and PDF per service, with an index page).",
-        epilog="Exit status: 0 all reports published, 1 a report failed (nothing published; "
-               "the executed notebooks are kept), 2 bad parameters, data or notebooks.")
+        epilog="Exit status: 0 all reports published (or unchanged), 1 a report failed "
+               "(that client's period is not published; its work folder keeps the executed "
+               "notebooks) or verify found differences, 2 bad parameters, data or notebooks.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run every report of a client for a period and publish it",
-                         description="Validate the params, ingest the exports once, execute "
-                                     "each notebook per service, render HTML and PDF and "
-                                     "publish outputs/<client>/<period>/ atomically.")
-    _common(run)
+    run = sub.add_parser(
+        "run", help="run every report of one or more clients for a period and publish it",
+        description="Plan (validate every params file and notebook), ingest each client's "
+                    "exports once, execute the notebooks on a pool of workers, render HTML "
+                    "and PDF, and publish outputs/<client>/<period>/ atomically. Reports "
+                    "whose inputs are unchanged since a successful run are reused.")
+    who = run.add_mutually_exclusive_group(required=True)
+    who.add_argument("--client", action="append", dest="clients", metavar="ID",
+                     help="client id: the name of its params file, e.g. 'demo' for "
+                          "params/demo.yaml (repeatable)")
+    who.add_argument("--all", action="store_true",
+                     help="every client with a params file in --params-dir")
+    run.add_argument("--params-dir", type=Path, default=Path("params"),
+                     help="folder holding <client>.yaml (default: %(default)s)")
+    run.add_argument("--outputs", type=Path, default=Path("outputs"),
+                     help="where reports are published, as <client>/<period>/ "
+                          "(default: %(default)s)")
     run.add_argument("--period", help="quarter as YYYYQn, e.g. 2026Q3 "
-                                      "(default: reporting.period in the params file)")
+                                      "(default: reporting.period in each params file)")
     run.add_argument("--service", action="append", dest="services", metavar="ID",
                      help="run only this service (repeatable; default: every service)")
+    run.add_argument("--notebook", action="append", dest="notebooks", metavar="NAME",
+                     help="run only this notebook (repeatable; default: all)")
     run.add_argument("--notebooks-dir", type=Path, default=Path("notebooks"),
                      help="folder of the report notebooks (default: %(default)s)")
+    run.add_argument("--jobs", "-j", type=int, metavar="N",
+                     help="worker processes (default: the number of cores)")
+    run.add_argument("--scheduler", metavar="ADDRESS",
+                     help="run the jobs on a Dask distributed cluster at ADDRESS "
+                          "(e.g. tcp://10.0.0.5:8786) instead of local processes")
     run.add_argument("--timeout", type=int, default=600, metavar="SECONDS",
                      help="longest a single notebook cell may run (default: %(default)s)")
+    run.add_argument("--notebook-timeout", type=int, default=1800, metavar="SECONDS",
+                     help="longest a whole notebook may run; its kernel is then killed "
+                          "(default: %(default)s)")
+    run.add_argument("--force", action="store_true",
+                     help="run every report even if its inputs are unchanged")
+    run.add_argument("--retry-failed", action="store_true",
+                     help="rerun only the reports that failed in the last run")
     run.add_argument("--supersede", action="store_true",
                      help="replace an already published period instead of publishing the "
                           "next revision (e.g. 2026Q3-r2)")
+    run.add_argument("--fresh-kernels", action="store_true",
+                     help="start a new kernel for every notebook instead of one warm kernel "
+                          "per worker (slower; for diagnosing state leaks)")
+    run.add_argument("--dry-run", action="store_true",
+                     help="print the plan (what would run and what is unchanged) and stop")
 
     check = sub.add_parser("check", help="validate a client's params and exports without "
                                          "running any report")
     _common(check)
+
+    verify = sub.add_parser("verify", help="check a published period against its manifest",
+                            description="Recompute every output's hash and compare it with "
+                                        "manifest.json: modified, missing and unexpected files.")
+    verify.add_argument("folder", type=Path, help="e.g. outputs/demo/2026Q3")
 
     demo = sub.add_parser("demo-data", help="(re)write the demo client's exports from its seed")
     _common(demo)
@@ -61,14 +98,57 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     from csi_lib.params import params_path
-    from csi_lib.runner import run_client
+    from csi_lib.runner import Progress, RunOptions, plan_client, run_clients
 
-    summary = run_client(params_path(args.client, args.params_dir), args.period,
-                         outputs=args.outputs, notebooks_dir=args.notebooks_dir,
-                         services=args.services, cell_timeout=args.timeout,
-                         supersede=args.supersede)
-    print(summary.text())
-    return EXIT_FAILED if summary.failed else EXIT_OK
+    if args.all:
+        files = sorted(args.params_dir.glob("*.yaml"))
+        if not files:
+            print(f"csi: error: no params files in {args.params_dir}", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        files = [params_path(c, args.params_dir) for c in args.clients]
+    options = RunOptions(cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
+                         force=args.force, retry_failed=args.retry_failed,
+                         supersede=args.supersede, warm=not args.fresh_kernels)
+    # Plan everything before running anything: a bad params file or notebook stops
+    # the run before the first kernel starts.
+    plans = [plan_client(f, args.period, outputs=args.outputs, notebooks_dir=args.notebooks_dir,
+                         notebooks=args.notebooks, services=args.services, options=options)
+             for f in files]
+    for cp in plans:
+        print(f"plan {cp.client} {cp.label}: {len(cp.to_run)} to run, "
+              f"{len(cp.jobs) - len(cp.to_run)} unchanged")
+        for job in cp.jobs:
+            print(f"  {'run      ' if job.key not in cp.reuse else 'unchanged'} {job.name}")
+    if args.dry_run:
+        return EXIT_OK
+    executor = None
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            print("csi: error: --scheduler needs Dask: pip install 'csi-kit[dask]'",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        executor = Client(args.scheduler).get_executor()
+    summaries = run_clients(plans, options=options, executor=executor, jobs=args.jobs,
+                            progress=Progress(0))
+    for summary in summaries:
+        print(summary.text())
+    return EXIT_OK if all(s.ok for s in summaries) else EXIT_FAILED
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from csi_lib.publish import verify
+
+    problems = verify(args.folder)
+    for line in problems:
+        print(line)
+    if problems:
+        print(f"{args.folder}: {len(problems)} difference(s) from its manifest", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{args.folder}: every output matches its manifest")
+    return EXIT_OK
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -108,7 +188,7 @@ def _demo_data(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``csi`` console script."""
     args = _parser().parse_args(argv)
-    handler = {"run": _run, "check": _check, "demo-data": _demo_data}[args.command]
+    handler = {"run": _run, "check": _check, "verify": _verify, "demo-data": _demo_data}[args.command]
     try:
         return handler(args)
     except CsiError as exc:

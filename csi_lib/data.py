@@ -21,7 +21,14 @@ from csi_lib.errors import DataError
 from csi_lib.ingest import ADAPTER_VERSION, Ingested, ingest
 from csi_lib.params import Params
 
-__all__ = ["cache_key", "ensure_demo_exports", "file_sha256", "load_tables", "pseudonym_key"]
+__all__ = [
+    "cache_key",
+    "ensure_demo_exports",
+    "file_sha256",
+    "load_kpis",
+    "load_tables",
+    "pseudonym_key",
+]
 
 TABLES = ("tickets", "changes", "surveys", "issues", "excluded")
 KEY_ENV = "CSI_PSEUDONYM_KEY"
@@ -125,3 +132,28 @@ def load_tables(params: Params, outputs: Path | str) -> Ingested:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return result
+
+
+def load_kpis(params: Params, period: pd.Period, outputs: Path | str,
+              tables: Ingested | None = None) -> pd.DataFrame:
+    """The KPI table of ``period`` (see :func:`csi_lib.kpis.kpi_table`), cached beside the
+    ingest cache so the notebooks of one client compute it once between them."""
+    from csi_lib.kpis import kpi_table
+    from csi_lib.runner.jobs import code_version
+
+    outputs = Path(outputs)
+    key = hashlib.sha256(json.dumps({
+        "data": cache_key(params), "period": str(period), "freq": period.freqstr,
+        "reporting": params.reporting.model_dump(mode="json", exclude={"period"}),
+        "services": [s.id for s in params.services], "code": code_version(),
+    }, sort_keys=True).encode()).hexdigest()[:16]
+    path = outputs / params.client.id / ".cache" / "kpis" / f"{key}.parquet"
+    if path.is_file():
+        return pd.read_parquet(path)
+    tables = tables or load_tables(params, outputs)
+    table = kpi_table(tables.tickets, tables.changes, tables.surveys, params, period)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    return table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import os
 import re
 from collections.abc import Sequence
 from importlib import metadata
@@ -12,12 +13,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from csi_lib.data import file_sha256
-from csi_lib.params import Params
+from csi_lib.params import SLUG, Params
 
 if TYPE_CHECKING:
-    from csi_lib.runner import JobResult
+    from csi_lib.runner.jobs import JobResult
 
-__all__ = ["next_revision", "write_index", "write_manifest"]
+__all__ = [
+    "next_revision",
+    "read_manifest",
+    "revisions",
+    "verify",
+    "write_index",
+    "write_manifest",
+    "write_overviews",
+]
+
+PERIOD_DIR = re.compile(r"\d{4}Q[1-4](?:-r\d+)?")
 
 PACKAGES = ("csi-kit", "pandas", "numpy", "papermill", "nbconvert", "matplotlib", "seaborn",
             "typst", "pypandoc-binary", "pyarrow", "pydantic")
@@ -45,7 +56,7 @@ def next_revision(client_dir: Path, label: str) -> str:
 
 def write_index(folder: Path, params: Params, label: str, results: Sequence[JobResult]) -> Path:
     """An HTML page linking every report of the period, with its status; loads nothing remote."""
-    from csi_lib.runner import NOTEBOOKS
+    from csi_lib.runner.jobs import NOTEBOOKS
 
     e = html.escape
     rows = []
@@ -87,7 +98,9 @@ def write_manifest(folder: Path, params: Params, label: str, results: Sequence[J
     """``manifest.json``: what went in (hashes, params, versions) and what came out (hashes)."""
     outputs = {
         str(p.relative_to(folder)): file_sha256(p)
-        for p in sorted(folder.rglob("*")) if p.is_file() and p.name != "manifest.json"
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "manifest.json"
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     }
     manifest = {
         "client": params.client.id,
@@ -98,10 +111,96 @@ def write_manifest(folder: Path, params: Params, label: str, results: Sequence[J
         "params": params.model_dump(mode="json", exclude={"source_file"}),
         "notebooks": notebooks,
         "packages": {p: _version(p) for p in PACKAGES},
-        "jobs": [{"name": r.job.name, "ok": r.ok, "seconds": round(r.seconds, 2),
-                  "error": r.error} for r in results],
+        "client_name": params.client.name,
+        "jobs": [r.to_json() for r in results],
         "outputs": outputs,
     }
     path = folder / "manifest.json"
     path.write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
     return path
+
+
+def revisions(client_dir: Path, label: str) -> list[Path]:
+    """Published folders of one period, oldest revision first."""
+    found = []
+    for p in client_dir.glob(f"{label}*"):
+        m = re.fullmatch(rf"{re.escape(label)}(?:-r(\d+))?", p.name)
+        if m and p.is_dir():
+            found.append((int(m.group(1) or 1), p))
+    return [p for _, p in sorted(found)]
+
+
+def read_manifest(folder: Path) -> dict:
+    """The manifest of a published or work folder; {} when absent or unreadable."""
+    try:
+        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def verify(folder: Path) -> list[str]:
+    """Differences between a published folder and its manifest: modified, missing, unexpected."""
+    manifest = read_manifest(folder)
+    if not manifest:
+        return [f"{folder}/manifest.json is missing or unreadable: the folder cannot be verified"]
+    expected = manifest.get("outputs", {})
+    problems = []
+    for rel, digest in sorted(expected.items()):
+        path = folder / rel
+        if not path.is_file():
+            problems.append(f"missing: {rel}")
+        elif file_sha256(path) != digest:
+            problems.append(f"modified: {rel}")
+    for path in sorted(folder.rglob("*")):
+        rel = str(path.relative_to(folder))
+        if path.is_file() and rel != "manifest.json" and rel not in expected:
+            problems.append(f"unexpected: {rel}")
+    return problems
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _page(title: str, heading: str, meta: str, head: list[str], rows: list[list[str]]) -> str:
+    e = html.escape
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(title)}</title><style>{_STYLE}</style></head>
+<body><h1>{e(heading)}</h1><p class="meta">{e(meta)}</p>
+<table><thead><tr>{"".join(f"<th>{e(h)}</th>" for h in head)}</tr></thead>
+<tbody>{body}</tbody></table></body></html>
+"""
+
+
+def write_overviews(outputs: Path) -> None:
+    """Refresh each client's period list and the portfolio page over all clients."""
+    e = html.escape
+    clients = []
+    for client_dir in sorted(p for p in outputs.iterdir() if p.is_dir() and SLUG.match(p.name)):
+        periods = []
+        for folder in sorted((p for p in client_dir.iterdir() if p.is_dir()
+                              and PERIOD_DIR.fullmatch(p.name)), reverse=True):
+            m = read_manifest(folder)
+            jobs = m.get("jobs", [])
+            periods.append((folder.name, m.get("client_name", client_dir.name), len(jobs),
+                            m.get("finished", "")[:16].replace("T", " ")))
+        if not periods:
+            continue
+        rows = [[f'<a href="{e(name)}/index.html">{e(name)}</a>', str(n), e(done)]
+                for name, _, n, done in periods]
+        name = periods[0][1]
+        _write_atomic(client_dir / "index.html", _page(
+            f"{name} — CSI reports", f"{name}: CSI reports",
+            f"{len(periods)} published period(s); revisions (-r2, -r3) are reruns",
+            ["Period", "Reports", "Published (UTC)"], rows))
+        clients.append([f'<a href="{e(client_dir.name)}/index.html">{e(name)}</a>',
+                        f'<a href="{e(client_dir.name)}/{e(periods[0][0])}/index.html">'
+                        f"{e(periods[0][0])}</a>", str(len(periods))])
+    _write_atomic(outputs / "index.html", _page(
+        "CSI reports — portfolio", "CSI reports: all clients", f"{len(clients)} client(s)",
+        ["Client", "Latest period", "Periods"], clients))

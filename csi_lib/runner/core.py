@@ -1,0 +1,362 @@
+"""Plan, then run every report of one or more clients on a pool of workers.
+
+Each client's period is built in ``outputs/<client>/_work/<period>/`` and
+published by one rename into ``outputs/<client>/<period>/`` when all of its jobs
+succeeded. A published period is never overwritten: a rerun publishes the next
+revision (``2026Q3-r2``) unless ``supersede`` is set. A job whose inputs (data
+hashes, params, notebook, csi_lib code) are unchanged since a successful run is
+not run again but taken from that run. A run that fails or is killed leaves its
+work folder, so the next run resumes from the jobs already done.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import datetime as dt
+import fcntl
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from csi_lib.data import cache_key, ensure_demo_exports, file_sha256, load_kpis, load_tables
+from csi_lib.errors import CsiError, DataError, PublishError
+from csi_lib.kpis import period_bounds
+from csi_lib.params import Params, load_params
+from csi_lib.periods import quarter_label
+from csi_lib.publish import (
+    next_revision,
+    read_manifest,
+    revisions,
+    write_index,
+    write_manifest,
+    write_overviews,
+)
+from csi_lib.runner.jobs import Job, JobResult, plan
+from csi_lib.runner.progress import Progress
+from csi_lib.runner.worker import run_job
+
+__all__ = ["ClientPlan", "RunOptions", "RunSummary", "plan_client", "run_clients"]
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run behaves; the CLI's flags."""
+
+    cell_timeout: int = 600
+    notebook_timeout: int = 1800
+    force: bool = False
+    retry_failed: bool = False
+    supersede: bool = False
+    warm: bool = True
+
+
+@dataclass
+class ClientPlan:
+    """One client's period: its jobs and which of them earlier runs already did."""
+
+    params: Params
+    params_file: Path
+    label: str
+    jobs: list[Job]
+    reuse: dict[str, tuple[Path, dict]] = field(default_factory=dict)  # job key -> (folder, record)
+
+    @property
+    def client(self) -> str:
+        return self.params.client.id
+
+    @property
+    def client_dir(self) -> Path:
+        return Path(self.jobs[0].parameters["outputs"]) / self.client if self.jobs else Path()
+
+    @property
+    def work(self) -> Path:
+        return self.client_dir / "_work" / self.label
+
+    @property
+    def to_run(self) -> list[Job]:
+        return [j for j in self.jobs if j.key not in self.reuse]
+
+    @property
+    def up_to_date(self) -> bool:
+        """Every job is unchanged since the latest published revision."""
+        latest = revisions(self.client_dir, self.label)
+        return bool(self.jobs) and not self.to_run and bool(latest) and all(
+            self.reuse[j.key][0] == latest[-1] for j in self.jobs)
+
+
+@dataclass
+class RunSummary:
+    """What a run did for one client."""
+
+    client: str
+    period: str
+    results: list[JobResult] = field(default_factory=list)
+    published: Path | None = None
+    kept: Path | None = None
+    error: str = ""
+    up_to_date: bool = False
+
+    @property
+    def failed(self) -> list[JobResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and not self.failed
+
+    def text(self) -> str:
+        ran = [r for r in self.results if not r.reused]
+        head = (f"{self.client} {self.period}: {len(ran) - len(self.failed)} ok, "
+                f"{len(self.failed)} failed, {len(self.results) - len(ran)} unchanged (reused)")
+        lines = [head]
+        if self.error:
+            lines.append(f"  ERROR {self.error}")
+        lines += [f"  {'ok  ' if r.ok else 'FAIL'} {r.job.name} ({r.seconds:.1f} s)"
+                  + (f"\n       {r.error}" if r.error else "") for r in ran]
+        if self.up_to_date:
+            lines.append("  nothing changed since the last published revision; nothing to do "
+                         "(use --force to run again)")
+        if self.published:
+            lines.append(f"published: {self.published}")
+        if self.kept:
+            lines.append(f"not published; work kept in {self.kept} (rerun to resume, or "
+                         "--retry-failed to rerun only the failed reports)")
+        return "\n".join(lines)
+
+
+def _as_of(params: Params, label: str) -> str:
+    quarter = params.period(label)
+    _, end = period_bounds(quarter, params.reporting.timezone)
+    return (end - dt.timedelta(seconds=1)).tz_convert(params.reporting.timezone).date().isoformat()
+
+
+def _records(folder: Path) -> dict[str, dict]:
+    """Job records of a work folder (``.jobs/``) or a published one (its manifest)."""
+    found: dict[str, dict] = {}
+    jobs_dir = folder / ".jobs"
+    if jobs_dir.is_dir():
+        for p in jobs_dir.glob("*.json"):
+            try:
+                rec = json.loads(p.read_text())
+            except ValueError:
+                continue  # a record cut short by a crash: that job simply runs again
+            found[rec["key"]] = rec
+    for rec in read_manifest(folder).get("jobs", []):
+        found.setdefault(rec.get("key", ""), rec)
+    return found
+
+
+def _usable(folder: Path, job: Job, rec: dict) -> bool:
+    return rec.get("ok") and all((folder / job.folder / f).is_file() for f in rec["files"])
+
+
+def plan_client(params_file: Path, period: str | None, *, outputs: Path, notebooks_dir: Path,
+                notebooks: Sequence[str] | None = None, services: Sequence[str] | None = None,
+                options: RunOptions = RunOptions()) -> ClientPlan:
+    """Validate a client's params and notebooks and decide which jobs must run."""
+    params = load_params(params_file)
+    label = quarter_label(params.period(period))
+    ensure_demo_exports(params)
+    for src in (params.sources.tickets, params.sources.changes, params.sources.surveys):
+        if src is not None and not src.path.is_file():
+            raise DataError(f"export {src.path} does not exist: put the client's export there "
+                            f"or fix `path` in {params_file}")
+    jobs = plan(params, params_file, label, _as_of(params, label), outputs, notebooks_dir,
+                notebooks, services, data_key=cache_key(params))
+    cp = ClientPlan(params=params, params_file=params_file, label=label, jobs=jobs)
+    if options.force:
+        return cp
+    # Resume from this period's unfinished work first, then reuse the latest revision.
+    sources = [cp.work] + revisions(cp.client_dir, label)[::-1]
+    for folder in sources:
+        records = _records(folder) if folder.is_dir() else {}
+        for job in jobs:
+            rec = records.get(job.key)
+            if job.key not in cp.reuse and rec and _usable(folder, job, rec):
+                cp.reuse[job.key] = (folder, rec)
+    if options.retry_failed:
+        failed = {r["key"] for r in _records(cp.work).values() if not r.get("ok")}
+        if not failed:
+            raise PublishError(f"no failed run of {cp.client} {label} to retry in {cp.work}: "
+                               "run without --retry-failed")
+        stale = [j.name for j in cp.to_run if j.key not in failed]
+        if stale:
+            raise PublishError(f"inputs changed since the failed run for {stale}: run without "
+                               "--retry-failed to rerun everything that changed")
+    return cp
+
+
+def _lock(path: Path) -> IO[str]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = path.open("a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise PublishError(f"another run holds {path}: wait for it to finish") from None
+    return fh
+
+
+def _write_record(work: Path, result: JobResult) -> None:
+    jobs_dir = work / ".jobs"
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    tmp = jobs_dir / f".{result.job.record}.tmp"
+    tmp.write_text(json.dumps(result.to_json()))
+    os.replace(tmp, jobs_dir / result.job.record)  # a record exists only once complete
+
+
+def _prepare_work(cp: ClientPlan) -> list[JobResult]:
+    """Bring reused jobs' files into the work folder; return their results."""
+    cp.work.mkdir(parents=True, exist_ok=True)
+    # Drop what an interrupted earlier run left for jobs whose inputs have changed.
+    keys = {j.key for j in cp.jobs}
+    for rec_file in (cp.work / ".jobs").glob("*.json"):
+        try:
+            rec = json.loads(rec_file.read_text())
+        except ValueError:
+            rec = {"key": None, "files": []}
+        if rec.get("key") not in keys:
+            folder = cp.work / rec_file.name.split(".", 1)[0].replace("_client", "")
+            for name in rec.get("files", []):
+                (folder / name).unlink(missing_ok=True)
+            rec_file.unlink()
+    reused = []
+    for job in cp.jobs:
+        if job.key not in cp.reuse:
+            continue
+        folder, rec = cp.reuse[job.key]
+        if folder != cp.work:
+            (cp.work / job.folder).mkdir(parents=True, exist_ok=True)
+            for name in rec["files"]:
+                shutil.copy2(folder / job.folder / name, cp.work / job.folder / name)
+        result = JobResult(job, True, 0.0, files=tuple(rec["files"]), reused=True)
+        _write_record(cp.work, result)
+        reused.append(result)
+    return reused
+
+
+def _finish(cp: ClientPlan, summary: RunSummary, started: dt.datetime,
+            options: RunOptions) -> None:
+    """Write the period's index, manifest and KPI table; publish it if every job succeeded."""
+    order = {j.key: i for i, j in enumerate(cp.jobs)}
+    summary.results.sort(key=lambda r: order[r.job.key])
+    params = cp.params
+    load_kpis(params, params.period(cp.label), cp.client_dir.parent).to_csv(
+        cp.work / "kpis.csv", index=False)
+    write_index(cp.work, params, cp.label, summary.results)
+    s = params.sources
+    inputs = [cp.params_file] + [x.path for x in (s.tickets, s.changes, s.surveys) if x]
+    write_manifest(cp.work, params, cp.label, summary.results, started=started,
+                   inputs={str(p): file_sha256(p) for p in inputs},
+                   notebooks={j.notebook: file_sha256(Path(j.source)) for j in cp.jobs})
+    if summary.failed:
+        summary.kept = cp.work
+        return
+    shutil.rmtree(cp.work / ".jobs", ignore_errors=True)
+    shutil.rmtree(cp.work / ".extra", ignore_errors=True)
+    summary.published = _publish(cp.work, cp.client_dir, cp.label, supersede=options.supersede)
+    write_overviews(cp.client_dir.parent)
+
+
+def _publish(folder: Path, client_dir: Path, label: str, *, supersede: bool) -> Path:
+    """Move a complete work folder into place with one rename."""
+    target = client_dir / label
+    if not target.exists():
+        folder.rename(target)
+        return target
+    if not supersede:
+        target = client_dir / next_revision(client_dir, label)
+        folder.rename(target)
+        return target
+    # Superseding: the old folder is renamed aside first (one rename each), so at
+    # every instant either the old or the new complete period is in place.
+    aside = client_dir / f".superseded-{label}-{time.time_ns()}"
+    target.rename(aside)
+    try:
+        folder.rename(target)
+    except OSError as exc:
+        aside.rename(target)
+        raise PublishError(f"could not publish {target}: {exc}; the old period is back") from exc
+    shutil.rmtree(aside, ignore_errors=True)
+    return target
+
+
+def default_executor(jobs: int | None) -> cf.Executor:
+    """A pool of worker processes, one per core unless told otherwise."""
+    workers = jobs or os.cpu_count() or 1
+    # fork: workers start with the parent's imports (pandas, papermill) already done.
+    ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions(),
+                executor: cf.Executor | None = None, jobs: int | None = None,
+                log: Log = print, progress: Progress | None = None) -> list[RunSummary]:
+    """Run planned clients' jobs on ``executor`` (default: a process pool) and publish."""
+    summaries = {cp.client: RunSummary(cp.client, cp.label) for cp in plans}
+    progress = progress or Progress(0)
+    pending: dict[cf.Future, tuple[ClientPlan, Job]] = {}
+    remaining: dict[str, int] = {}
+    started = dt.datetime.now(dt.UTC)
+    with ExitStack() as stack:
+        if executor is None:
+            executor = stack.enter_context(default_executor(jobs))
+        for cp in plans:
+            summary = summaries[cp.client]
+            if cp.up_to_date:
+                summary.up_to_date = True
+                summary.results = [JobResult(j, True, 0.0, files=tuple(cp.reuse[j.key][1]["files"]),
+                                             reused=True) for j in cp.jobs]
+                continue
+            try:
+                stack.enter_context(_lock(cp.client_dir / "_work" / f"{cp.label}.lock"))
+                tables = load_tables(cp.params, cp.client_dir.parent)  # ingest once
+                load_kpis(cp.params, cp.params.period(cp.label), cp.client_dir.parent, tables)
+                summary.results = _prepare_work(cp)
+            except CsiError as exc:
+                summary.error = str(exc)
+                continue
+            todo = cp.to_run
+            progress.add(len(cp.jobs))
+            for r in summary.results:
+                progress.finished(True, reused=True)
+            log(f"{cp.client} {cp.label}: {len(todo)} to run, {len(cp.jobs) - len(todo)} "
+                f"unchanged; {len(tables.excluded):,} export rows excluded at ingest")
+            remaining[cp.client] = len(todo)
+            for job in todo:
+                future = executor.submit(run_job, job, str(cp.work), options.cell_timeout,
+                                         options.notebook_timeout, options.warm)
+                pending[future] = (cp, job)
+            if not todo:
+                _finish(cp, summary, started, options)
+        running_names = lambda: [pending[f][1].name for f in pending if f.running()]  # noqa: E731
+        while pending:
+            done, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                cp, job = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
+                    result = JobResult(job, False, 0.0, f"worker failed: {exc!r}")
+                _write_record(cp.work, result)
+                summaries[cp.client].results.append(result)
+                progress.finished(result.ok)
+                remaining[cp.client] -= 1
+                if remaining[cp.client] == 0:
+                    try:
+                        _finish(cp, summaries[cp.client], started, options)
+                    except CsiError as exc:
+                        summaries[cp.client].error = str(exc)
+            progress.show(running_names())
+        progress.close()
+    return [summaries[cp.client] for cp in plans]
