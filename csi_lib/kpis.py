@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from csi_lib import catalogue
+from csi_lib import catalogue, sla
 from csi_lib.params import Params
 from csi_lib.periods import quarter_freq, quarter_label
 
@@ -48,12 +48,17 @@ def ticket_measures(tickets: pd.DataFrame, params: Params) -> pd.DataFrame:
     resp_target = tickets["priority"].map({p: t.response for p, t in targets.items()})
     res = tickets["resolved_at"] - tickets["opened_at"]
     resp = tickets["responded_at"] - tickets["opened_at"]
+    # SLA clocks run on the policy's calendar (business hours, holidays); the
+    # reported durations stay wall-clock, which is what users waited.
+    calendar = params.sla.business_hours
+    res_clock = sla.elapsed(tickets["opened_at"], tickets["resolved_at"], calendar)
+    resp_clock = sla.elapsed(tickets["opened_at"], tickets["responded_at"], calendar)
     return tickets.assign(
         resolution_h=res / HOUR,
         response_h=resp / HOUR,
-        met_resolution=(res <= res_target).where(res.notna()),
-        met_response=(resp <= pd.to_timedelta(resp_target)).where(
-            resp.notna() & resp_target.notna()
+        met_resolution=(res_clock <= pd.to_timedelta(res_target)).where(res_clock.notna()),
+        met_response=(resp_clock <= pd.to_timedelta(resp_target)).where(
+            resp_clock.notna() & resp_target.notna()
         ),
         reopened=tickets["reopen_count"] > 0,
         reassigned=tickets["reassignment_count"] > 0,

@@ -95,3 +95,24 @@ def test_inputs_are_not_mutated(tiny: Path) -> None:
     before = t.copy()
     kpi_table(t, _empty_changes(), _empty_surveys(), params, params.period())
     pd.testing.assert_frame_equal(t, before)
+
+
+def test_sla_on_business_hours_stops_the_clock_outside_them(tiny: Path) -> None:
+    calendar = ("sla:\n  calendar:\n    timezone: UTC\n    hours: {mon: 08:00-18:00, "
+                "tue: 08:00-18:00, wed: 08:00-18:00, thu: 08:00-18:00, fri: 08:00-18:00}\n")
+    write_yaml(tiny, tiny.read_text().replace("sla:\n", calendar))
+    t = _table(tiny)
+    # T2: Thu 09:00 -> Sat 09:00 is 48 h of wall time but 19 business hours,
+    # within its 1-day P2 target; its wall-clock resolution time is unchanged.
+    assert _q(t, "net", "sla_resolution") == (1.0, 2)
+    assert _q(t, "net", "resolution_median_h") == (25.0, 2)
+
+
+def test_a_bad_calendar_names_its_own_problem(tiny: Path) -> None:
+    from csi_lib.errors import ParamsError
+
+    write_yaml(tiny, tiny.read_text().replace(
+        "sla:\n", "sla:\n  calendar: {timezone: UTC, hours: {mon: 18:00-08:00}}\n"))
+    with pytest.raises(ParamsError, match="sla.calendar") as err:
+        load_params(tiny)
+    assert "Input should be '24x7'" not in str(err.value)
