@@ -33,10 +33,16 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def reports(session: nox.Session) -> None:
-    """Run every report of one client (default demo): nox -s reports -- --client X --period Q."""
+    """Regenerate every client's reports for a period: nox -s reports -- --period 2026Q3."""
     _install(session)
-    args = session.posargs or ["--client", "demo"]
-    session.run("csi", "run", *args)
+    session.run("csi", "run", "--all", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Time `csi run` against a hand-written papermill/nbconvert loop (20 services)."""
+    _install(session)
+    session.run("python", "benchmarks/runner_bench.py", *session.posargs)
 
 
 @nox.session

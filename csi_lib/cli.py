@@ -90,6 +90,18 @@ def _parser() -> argparse.ArgumentParser:
                                         "manifest.json: modified, missing and unexpected files.")
     verify.add_argument("folder", type=Path, help="e.g. outputs/demo/2026Q3")
 
+    rend = sub.add_parser("render", help="render an executed notebook to HTML and/or PDF",
+                          description="Turn a notebook executed by hand (e.g. in JupyterLab) "
+                                      "into the same HTML and PDF reports the runner writes.")
+    rend.add_argument("notebook", type=Path, help="an executed .ipynb")
+    rend.add_argument("--html", type=Path, help="HTML file to write")
+    rend.add_argument("--pdf", type=Path, help="PDF file to write")
+    rend.add_argument("--title", default="Report", help="report title (default: %(default)s)")
+    rend.add_argument("--client-name", default="", help="client shown in the title block")
+    rend.add_argument("--service-name", default=None, help="service shown in the title block")
+    rend.add_argument("--period", default="", help="period shown in the title block")
+    rend.add_argument("--as-of", default="", help="as-of date shown in the title block")
+
     demo = sub.add_parser("demo-data", help="(re)write the demo client's exports from its seed")
     _common(demo)
     demo.set_defaults(client="demo")
@@ -166,6 +178,21 @@ def _check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _render(args: argparse.Namespace) -> int:
+    import nbformat
+
+    from csi_lib import render
+
+    if not (args.html or args.pdf):
+        print("csi: error: give --html FILE and/or --pdf FILE", file=sys.stderr)
+        return EXIT_USAGE
+    nb = nbformat.read(args.notebook, as_version=4)
+    meta = render.ReportMeta(title=args.title, client=args.client_name, period=args.period,
+                             as_of=args.as_of, service=args.service_name)
+    render.write_report(nb, meta, args.html, args.pdf)
+    return EXIT_OK
+
+
 def _demo_data(args: argparse.Namespace) -> int:
     from csi_lib.demo import write_demo_exports
     from csi_lib.params import load_params, params_path
@@ -188,7 +215,8 @@ def _demo_data(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``csi`` console script."""
     args = _parser().parse_args(argv)
-    handler = {"run": _run, "check": _check, "verify": _verify, "demo-data": _demo_data}[args.command]
+    handler = {"run": _run, "check": _check, "verify": _verify, "render": _render,
+               "demo-data": _demo_data}[args.command]
     try:
         return handler(args)
     except CsiError as exc:
