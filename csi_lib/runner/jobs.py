@@ -42,6 +42,7 @@ class NotebookSpec:
 NOTEBOOKS: dict[str, NotebookSpec] = {
     spec.name: spec for spec in (
         NotebookSpec("baseline", "Service baseline", "service"),
+        NotebookSpec("gap_analysis", "Gap analysis", "service"),
     )
 }
 REQUIRED_PARAMETERS = {"service": ("params_file", "period", "service", "outputs"),

@@ -1,0 +1,99 @@
+"""The gap report's context: everything one report shows, computed once.
+
+:func:`prepare` loads a client's data and builds the context for one service
+and quarter; :func:`build` does the same from a KPI table (what tests use).
+Both read the KPI table as known at the quarter's end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from csi_lib.gaps.analysis import forecast_table, gap_table, quarter_history, watermelon
+from csi_lib.gaps.spc import ControlChart, control_chart
+from csi_lib.gaps.targets import directional_kpis, validate_targets
+from csi_lib.gaps.triggers import known_at, triggers
+from csi_lib.periods import quarter_label
+
+if TYPE_CHECKING:
+    from csi_lib.params import Params, Service
+
+__all__ = ["GapContext", "build", "prepare", "write_triggers"]
+
+
+@dataclass(frozen=True)
+class GapContext:
+    """Everything one gap report shows, computed once."""
+
+    params: Params
+    period: pd.Period
+    service: Service
+    kpis: pd.DataFrame            # every service, as known at the quarter's end
+    gaps: pd.DataFrame            # gap_table of the service
+    history: pd.DataFrame         # quarter_history of the service
+    charts: dict[str, ControlChart] = field(repr=False)
+    triggers: pd.DataFrame = field(repr=False)    # the service's raised reviews
+    forecasts: pd.DataFrame = field(repr=False)
+    watermelon: pd.DataFrame = field(repr=False)  # every service
+
+    @property
+    def label(self) -> str:
+        return quarter_label(self.period)
+
+    @property
+    def next_label(self) -> str:
+        return quarter_label(self.period + 1)
+
+
+def build(params: Params, kpis: pd.DataFrame, period: pd.Period, service: str) -> GapContext:
+    """The report's numbers from a KPI table; rows after ``period`` are ignored."""
+    validate_targets(params)
+    svc = params.service(service)
+    kpis = known_at(kpis, period)
+    charts = {k: control_chart(kpis, svc.id, k, period, params.gaps.baseline_months)
+              for k in directional_kpis()}
+    return GapContext(
+        params=params, period=period, service=svc, kpis=kpis,
+        gaps=gap_table(kpis, params, period, svc.id),
+        history=quarter_history(kpis, params, period, svc.id),
+        charts=charts,
+        triggers=triggers(kpis, params, period, services=[svc.id]),
+        forecasts=forecast_table(kpis, params, period, svc.id),
+        watermelon=watermelon(kpis, params, period),
+    )
+
+
+def prepare(params_file: str | Path, period: str | None, service: str,
+            outputs: str | Path) -> GapContext:
+    """Load params and data (from the ingest cache when fresh), compute the KPIs as
+    known at the quarter's end and build the report."""
+    # Imported here: csi_lib.params imports this package for GapSettings.
+    from csi_lib.data import load_tables  # noqa: PLC0415
+    from csi_lib.kpis import kpi_table  # noqa: PLC0415
+    from csi_lib.params import load_params  # noqa: PLC0415
+
+    params = load_params(params_file)
+    validate_targets(params)
+    quarter = params.period(period)
+    params.service(service)
+    tables = load_tables(params, outputs)
+    kpis = kpi_table(tables.tickets, tables.changes, tables.surveys, params, quarter)
+    return build(params, kpis, quarter, service)
+
+
+def write_triggers(ctx: GapContext, report_dir: str | Path) -> Path | None:
+    """Write the service's triggers to ``report_dir``/triggers.csv; nothing when ''."""
+    if not str(report_dir):
+        return None
+    path = Path(report_dir) / "triggers.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A cell starting with = + - @ would run as a formula in a spreadsheet (OWASP,
+    # "CSV Injection"); a leading apostrophe keeps it text.
+    safe = ctx.triggers.astype("string").map(
+        lambda v: f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v)
+    safe.to_csv(path, index=False)
+    return path
