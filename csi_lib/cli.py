@@ -102,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     rend.add_argument("--period", default="", help="period shown in the title block")
     rend.add_argument("--as-of", default="", help="as-of date shown in the title block")
 
+    mq = sub.add_parser("maturity-questionnaire",
+                        help="write a client's blank maturity questionnaire for a quarter",
+                        description="Write <maturity.questionnaires>/<quarter>.xlsx from the "
+                                    "client's maturity model, with respondents carried over "
+                                    "from the latest earlier quarter.")
+    _common(mq)
+    mq.add_argument("--period", required=True, help="quarter as YYYYQn")
+    mq.add_argument("--out", type=Path, help="write here instead of the questionnaires folder")
+    mq.add_argument("--force", action="store_true", help="overwrite an existing file")
+
     demo = sub.add_parser("demo-data", help="(re)write the demo client's exports from its seed")
     _common(demo)
     demo.set_defaults(client="demo")
@@ -193,6 +203,16 @@ def _render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _maturity_questionnaire(args: argparse.Namespace) -> int:
+    from csi_lib.maturity import write_client_questionnaire
+    from csi_lib.params import load_params, params_path
+
+    params = load_params(params_path(args.client, args.params_dir))
+    path = write_client_questionnaire(params, args.period, args.out, overwrite=args.force)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
 def _demo_data(args: argparse.Namespace) -> int:
     from csi_lib.demo import write_demo_exports
     from csi_lib.params import load_params, params_path
@@ -216,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``csi`` console script."""
     args = _parser().parse_args(argv)
     handler = {"run": _run, "check": _check, "verify": _verify, "render": _render,
+               "maturity-questionnaire": _maturity_questionnaire,
                "demo-data": _demo_data}[args.command]
     try:
         return handler(args)

@@ -373,7 +373,11 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path,
                  "--outputs", str(tmp_path), "--notebooks-dir", str(NOTEBOOKS), "--dry-run"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "plan demo 2026Q3: 6 to run, 0 unchanged" in out
+    from csi_lib.runner import NOTEBOOKS
+
+    per_service = sum(spec.scope == "service" for spec in NOTEBOOKS.values())
+    total = 6 * per_service + len(NOTEBOOKS) - per_service
+    assert f"plan demo 2026Q3: {total} to run, 0 unchanged" in out
     assert "run       demo/network/baseline" in out
     assert not (tmp_path / "demo" / "2026Q3").exists()
 
@@ -407,3 +411,23 @@ def test_kpi_table_of_period_is_not_changed_by_later_data() -> None:
     surveys = tables.surveys.loc[tables.surveys["answered_at"] < end]
     changes = tables.changes.loc[tables.changes["actual_end"] < end]
     pd.testing.assert_frame_equal(full, kpi_table(cut, changes, surveys, params, q2))
+
+
+def test_a_changed_questionnaire_changes_the_maturity_job_key(tmp_path: Path) -> None:
+    from csi_lib.runner.core import plan_client
+
+    from csi_lib.maturity import ensure_demo_questionnaires
+
+    params = load_params(DEMO)
+    ensure_demo_questionnaires(params)
+    folder = tmp_path / "maturity"
+    shutil.copytree(params.maturity.questionnaires, folder)
+    text = DEMO.read_text().replace("../outputs/_exports/demo/maturity", str(folder))
+    params_file = tmp_path / "demo.yaml"
+    params_file.write_text(text.replace("path: ../outputs", f"path: {ROOT}/outputs"))
+    kw = {"outputs": tmp_path / "out", "notebooks_dir": NOTEBOOKS, "notebooks": ["maturity"]}
+    before = plan_client(params_file, "2026Q3", **kw).jobs[0].key
+    assert plan_client(params_file, "2026Q3", **kw).jobs[0].key == before
+    q3 = folder / "2026Q3.xlsx"
+    q3.write_bytes(q3.read_bytes() + b"\0")
+    assert plan_client(params_file, "2026Q3", **kw).jobs[0].key != before

@@ -39,7 +39,7 @@ from csi_lib.publish import (
     write_manifest,
     write_overviews,
 )
-from csi_lib.runner.jobs import Job, JobResult, plan
+from csi_lib.runner.jobs import NOTEBOOKS, Job, JobResult, plan
 from csi_lib.runner.progress import Progress
 from csi_lib.runner.worker import run_job
 
@@ -256,6 +256,8 @@ def _finish(cp: ClientPlan, summary: RunSummary, started: dt.datetime,
     write_index(cp.work, params, cp.label, summary.results)
     s = params.sources
     inputs = [cp.params_file] + [x.path for x in (s.tickets, s.changes, s.surveys) if x]
+    for name in dict.fromkeys(j.notebook for j in cp.jobs):
+        inputs += NOTEBOOKS[name].input_files(params, cp.label)
     write_manifest(cp.work, params, cp.label, summary.results, started=started,
                    inputs={str(p): file_sha256(p) for p in inputs},
                    notebooks={j.notebook: file_sha256(Path(j.source)) for j in cp.jobs})

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import nbformat
 import papermill
@@ -30,11 +31,26 @@ __all__ = [
 
 @dataclass(frozen=True)
 class NotebookSpec:
-    """A report notebook: its title and whether it runs per service or once per client."""
+    """A report notebook: its title, whether it runs per service or once per client, and
+    the inputs it reads beyond the exports (``"module:function"``, called with the params
+    and the period label, returning files), which key its results and the manifest."""
 
     name: str
     title: str
     scope: Literal["service", "client"]
+    inputs: str | None = None
+    prepare: str | None = None  # "module:function" writing generated (demo) inputs
+
+    def input_files(self, params: Params, period: str) -> list[Path]:
+        """Files the notebook reads besides the exports and params (after preparing them)."""
+        if self.prepare:
+            _resolve(self.prepare)(params)
+        return list(_resolve(self.inputs)(params, period)) if self.inputs else []
+
+
+def _resolve(ref: str) -> Callable[..., Any]:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 # In run order. A notebook may also declare `report_dir` to write extra files
@@ -43,6 +59,9 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
     spec.name: spec for spec in (
         NotebookSpec("baseline", "Service baseline", "service"),
         NotebookSpec("gap_analysis", "Gap analysis", "service"),
+        NotebookSpec("maturity", "Maturity assessment", "client",
+                     inputs="csi_lib.maturity:input_files",
+                     prepare="csi_lib.maturity:ensure_demo_questionnaires"),
     )
 }
 REQUIRED_PARAMETERS = {"service": ("params_file", "period", "service", "outputs"),
@@ -174,11 +193,12 @@ def plan(params: Params, params_file: Path, period: str, as_of: str, outputs: Pa
         check_notebook(source, REQUIRED_PARAMETERS[spec.scope])
         wants_dir = "report_dir" in declared_parameters(source)
         nb_hash = _file_hash(source)
+        extra = {str(p): _file_hash(p) for p in spec.input_files(params, period)}
         targets = [None] if spec.scope == "client" else chosen
         for svc in targets:
             parameters = dict(common) if svc is None else {**common, "service": svc.id}
             key = hashlib.sha256(json.dumps(
-                {**base, "notebook": nb_hash, "parameters": parameters},
+                {**base, "notebook": nb_hash, "inputs": extra, "parameters": parameters},
                 sort_keys=True).encode()).hexdigest()[:24]
             jobs.append(Job(
                 client=params.client.id, notebook=spec.name, parameters=parameters,
