@@ -373,10 +373,10 @@ def test_dry_run_prints_the_plan_and_runs_nothing(tmp_path: Path,
                  "--outputs", str(tmp_path), "--notebooks-dir", str(NOTEBOOKS), "--dry-run"])
     assert code == 0
     out = capsys.readouterr().out
-    from csi_lib.runner import NOTEBOOKS
+    from csi_lib.runner import NOTEBOOKS as REGISTRY
 
-    per_service = sum(spec.scope == "service" for spec in NOTEBOOKS.values())
-    total = 6 * per_service + len(NOTEBOOKS) - per_service
+    per_service = sum(spec.scope == "service" for spec in REGISTRY.values())
+    total = 6 * per_service + len(REGISTRY) - per_service
     assert f"plan demo 2026Q3: {total} to run, 0 unchanged" in out
     assert "run       demo/network/baseline" in out
     assert not (tmp_path / "demo" / "2026Q3").exists()
