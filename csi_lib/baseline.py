@@ -219,10 +219,12 @@ def show_data_quality(ctx: Baseline) -> None:
     t = ctx.tables
     kept = int((t.tickets["service"] == ctx.service.id).sum())
     read = t.rows_read.get("tickets", 0)
+    rows = t.export_rows("tickets")
     excluded = int((t.excluded["table"] == "tickets").sum())
+    as_read = f", read as **{read:,} tickets**" if rows != read else ""
     display.show_markdown(
-        f"The ticket export had **{read:,} rows**; **{excluded:,}** were excluded for the "
-        f"reasons below and {read - excluded:,} kept, of which **{kept:,}** belong to "
+        f"The ticket export had **{rows:,} rows**{as_read}; **{excluded:,}** were excluded "
+        f"for the reasons below and {read - excluded:,} kept, of which **{kept:,}** belong to "
         f"{display.esc(ctx.service.name)}. Example rows are line numbers in the export "
         "(the header is line 1).")
     display.show_table(quality_summary(ctx), caption="Rows excluded or flagged at ingest")

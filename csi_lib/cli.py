@@ -112,6 +112,14 @@ def _parser() -> argparse.ArgumentParser:
     mq.add_argument("--out", type=Path, help="write here instead of the questionnaires folder")
     mq.add_argument("--force", action="store_true", help="overwrite an existing file")
 
+    rt = sub.add_parser("register-template",
+                        help="write a client's blank improvement register (Excel)",
+                        description="Write a blank improvement register with the client's "
+                                    "services in its drop-downs and an instructions sheet.")
+    _common(rt)
+    rt.add_argument("--out", type=Path,
+                    help="file to write (default: prioritisation.register_file in the params)")
+
     demo = sub.add_parser("demo-data", help="(re)write the demo client's exports from its seed")
     _common(demo)
     demo.set_defaults(client="demo")
@@ -120,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     from csi_lib.params import params_path
-    from csi_lib.runner import Progress, RunOptions, plan_client, run_clients
+    from csi_lib.runner import NOTEBOOKS, Progress, RunOptions, plan_client, run_clients
 
     if args.all:
         files = sorted(args.params_dir.glob("*.yaml"))
@@ -142,6 +150,10 @@ def _run(args: argparse.Namespace) -> int:
               f"{len(cp.jobs) - len(cp.to_run)} unchanged")
         for job in cp.jobs:
             print(f"  {'run      ' if job.key not in cp.reuse else 'unchanged'} {job.name}")
+        for spec in NOTEBOOKS.values():
+            reason = spec.skip_reason(cp.params)
+            if reason and (not args.notebooks or spec.name in args.notebooks):
+                print(f"  skipped   {cp.client}/{spec.name}: {reason}")
     if args.dry_run:
         return EXIT_OK
     executor = None
@@ -213,6 +225,24 @@ def _maturity_questionnaire(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _register_template(args: argparse.Namespace) -> int:
+    from csi_lib.params import load_params, params_path
+    from csi_lib.prioritise import write_register_template
+
+    params = load_params(params_path(args.client, args.params_dir))
+    path = args.out or params.prioritisation.register_file
+    if path is None:
+        print("csi: error: give --out FILE or set prioritisation.register_file in "
+              f"{params.source_file}", file=sys.stderr)
+        return EXIT_USAGE
+    if Path(path).exists():
+        print(f"csi: error: {path} exists; the register is the consultant's file and is "
+              "never overwritten: give another --out", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"wrote {write_register_template(path, params.services)}")
+    return EXIT_OK
+
+
 def _demo_data(args: argparse.Namespace) -> int:
     from csi_lib.demo import write_demo_exports
     from csi_lib.params import load_params, params_path
@@ -237,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {"run": _run, "check": _check, "verify": _verify, "render": _render,
                "maturity-questionnaire": _maturity_questionnaire,
+               "register-template": _register_template,
                "demo-data": _demo_data}[args.command]
     try:
         return handler(args)

@@ -95,7 +95,7 @@ def cache_key(params: Params) -> str:
         "services": [s.model_dump(mode="json") for s in params.services],
         "sla": params.sla.model_dump(mode="json"),
         "tz": params.reporting.timezone,
-        "files": {str(src.path): file_sha256(src.path) for src in _sources(params)},
+        "files": {str(f): file_sha256(f) for src in _sources(params) for f in src.files},
         "key_env": bool(os.environ.get(KEY_ENV)),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
@@ -106,11 +106,12 @@ def load_tables(params: Params, outputs: Path | str) -> Ingested:
     outputs = Path(outputs)
     ensure_demo_exports(params)
     for src in _sources(params):
-        if not src.path.is_file():
-            raise DataError(
-                f"export {src.path} does not exist: put the client's export there or fix "
-                f"`path` in {params.source_file}"
-            )
+        for path in src.files:
+            if not path.is_file():
+                raise DataError(
+                    f"export {path} does not exist: put the client's export there or fix "
+                    f"its path in {params.source_file}"
+                )
     folder = outputs / params.client.id / ".cache" / cache_key(params)
     if (folder / "done").is_file():
         frames = {t: pd.read_parquet(folder / f"{t}.parquet") for t in TABLES}

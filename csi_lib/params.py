@@ -17,8 +17,8 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    PlainSerializer,
     Field,
+    PlainSerializer,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -29,11 +29,14 @@ from csi_lib import catalogue
 from csi_lib.errors import ParamsError
 from csi_lib.gaps import GapSettings
 from csi_lib.maturity import MaturitySettings
-from csi_lib.prioritise import PrioritySettings
 from csi_lib.periods import parse_quarter
+from csi_lib.prioritise import PrioritySettings
+from csi_lib.sla import BusinessHours
 
 __all__ = [
+    "ADAPTERS",
     "CANONICAL_COLUMNS",
+    "PERSONAL_COLUMNS",
     "Params",
     "Service",
     "Source",
@@ -54,7 +57,8 @@ CANONICAL_COLUMNS: dict[str, dict[str, bool]] = {
         "resolved_at": True, "closed_at": False, "state": False, "priority": True,
         "category": False, "subcategory": False, "channel": False, "assignment_group": False,
         "reassignment_count": False, "reopen_count": False, "made_sla": False, "caller": False,
-        "cmdb_ci": False,
+        "cmdb_ci": False, "impact": False, "urgency": False, "knowledge": False,
+        "assignee": False, "description": False,
     },
     "changes": {
         "change_id": True, "change_type": True, "assignment_group": False,
@@ -63,6 +67,9 @@ CANONICAL_COLUMNS: dict[str, dict[str, bool]] = {
     },
     "surveys": {"ticket_id": True, "answered_at": True, "score": True},
 }
+# Canonical columns that name or describe people: replaced by a keyed hash at ingest
+# unless a source lists them under `keep_personal` (GDPR art. 4(5) pseudonymisation).
+PERSONAL_COLUMNS = ("caller", "assignee", "description")
 
 
 def _slug(value: str) -> str:
@@ -134,42 +141,215 @@ class Demo(_Frozen):
     last_month: str = Field(pattern=r"^\d{4}-\d{2}$")
 
 
-class Source(_Frozen):
-    """One export file and how its columns map onto a canonical table."""
+# Adapters that turn an export into canonical rows, and the tables each can read.
+ADAPTERS: dict[str, tuple[str, ...]] = {
+    "generic": ("tickets", "changes", "surveys"),
+    "servicenow": ("tickets", "changes"),
+    "jira": ("tickets", "surveys"),
+    "eventlog": ("tickets",),
+}
+EXPORT_SUFFIXES = (".csv", ".xlsx", ".gz")
 
-    path: Path
-    adapter: Literal["generic"] = "generic"
-    sheet: str | None = None
-    date_format: str | None = None
-    timezone: TimeZone | None = None
-    columns: dict[str, str]
-    values: dict[str, dict[str, str]] = Field(default_factory=dict)
 
-    @field_validator("path")
-    @classmethod
-    def _resolve(cls, value: Path, info: ValidationInfo) -> Path:
-        base = (info.context or {}).get("base_dir")
-        if not value.is_absolute() and base is not None:
-            value = (Path(base) / value).resolve()
-        suffix = value.suffix.lower()
-        if suffix not in {".csv", ".xlsx", ".gz"}:
+def _export_path(value: Path, info: ValidationInfo) -> Path:
+    """Resolve ``value`` against the params file's folder and check it is a readable format."""
+    base = (info.context or {}).get("base_dir")
+    if not value.is_absolute() and base is not None:
+        value = (Path(base) / value).resolve()
+    suffix = value.suffix.lower()
+    if suffix not in EXPORT_SUFFIXES:
+        raise ValueError(
+            f"unsupported file extension {suffix!r} in {value}: supported formats are "
+            ".csv, .csv.gz and .xlsx"
+        )
+    return value
+
+
+ExportPath = Annotated[Path, AfterValidator(_export_path)]
+
+
+class Reassignment(_Frozen):
+    """How a reassignment shows in an event log: an activity, or a change of a column's value."""
+
+    activities: list[str] = Field(default_factory=list)
+    first_is_initial: bool = False
+    changes_of: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Reassignment:
+        if bool(self.activities) == (self.changes_of is not None):
             raise ValueError(
-                f"unsupported file extension {suffix!r} in {value}: supported formats are "
-                ".csv, .csv.gz and .xlsx"
+                "give exactly one of `activities` (e.g. [Reassignment]) or `changes_of` "
+                "(a column such as the support team, each change counting one)"
+            )
+        if self.first_is_initial and not self.activities:
+            raise ValueError("`first_is_initial` only applies to `activities`")
+        return self
+
+
+class CaseTable(_Frozen):
+    """A second export with one row per case, for attributes the event log lacks."""
+
+    path: ExportPath
+    sheet: str | None = None
+    case: str = Field(min_length=1)
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class EventLog(_Frozen):
+    """Which columns and activities of an event log make one ticket per case."""
+
+    case: str = Field(min_length=1)
+    activity: str = Field(min_length=1)
+    timestamp: str = Field(min_length=1)
+    group: str | None = None
+    resource: str | None = None
+    opened: list[str] = Field(default_factory=list)
+    responded: list[str] = Field(default_factory=list)
+    resolved: list[str] = Field(default_factory=list)
+    closed: list[str] = Field(default_factory=list)
+    reopened: list[str] = Field(default_factory=list)
+    reassignment: Reassignment | None = None
+    attributes: Literal["first", "last"] = "last"
+    cases: CaseTable | None = None
+
+
+class ServiceNowOptions(_Frozen):
+    """Columns that order the rows of an audit export (defaults: the standard names)."""
+
+    mod_count: str | None = None
+    updated_at: str | None = None
+
+
+class Source(_Frozen):
+    """One export file, the adapter that reads it and how its columns map onto a canonical table."""
+
+    path: ExportPath
+    adapter: Literal["generic", "servicenow", "jira", "eventlog"] = "generic"
+    sheet: str | None = None
+    date_format: str | list[str] | None = None
+    dayfirst: bool = False
+    timezone: TimeZone | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    missing: list[str] = Field(default_factory=list)
+    keep_personal: list[str] = Field(default_factory=list)
+    events: EventLog | None = None
+    servicenow: ServiceNowOptions | None = None
+
+    @field_validator("adapter", mode="before")
+    @classmethod
+    def _known_adapter(cls, value: Any) -> Any:
+        if value not in ADAPTERS:
+            raise ValueError(
+                f"unknown adapter {value!r}: known adapters are {', '.join(ADAPTERS)}"
             )
         return value
 
-    @field_validator("values")
+    @field_validator("date_format")
     @classmethod
-    def _values_name_columns(
-        cls, value: dict[str, dict[str, str]], info: ValidationInfo
-    ) -> dict[str, dict[str, str]]:
-        unknown = sorted(set(value) - set(info.data.get("columns", {})))
+    def _formats(cls, value: str | list[str] | None) -> str | list[str] | None:
+        if isinstance(value, list) and not value:
+            raise ValueError("give at least one format, e.g. '%d/%m/%Y %H:%M'")
+        return value
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _labels_as_text(cls, value: Any) -> Any:
+        # YAML reads `{1: P1}` with an integer key; exports are read as text. Booleans
+        # are refused: YAML turns an unquoted Yes into True, which no export contains.
+        def text(x: Any) -> Any:
+            if isinstance(x, bool):  # pydantic reports ValueError, not TypeError, as invalid
+                raise ValueError(  # noqa: TRY004
+                    f"a label reads as the boolean {x}: YAML turns unquoted Yes/No/On/Off "
+                    'into booleans; quote it, e.g. {"Yes": "true"}')
+            return str(x) if isinstance(x, int | float) else x
+
+        if isinstance(value, dict):
+            return {col: {text(k): text(v) for k, v in m.items()} if isinstance(m, dict) else m
+                    for col, m in value.items()}
+        return value
+
+    @field_validator("keep_personal")
+    @classmethod
+    def _personal(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(PERSONAL_COLUMNS))
         if unknown:
             raise ValueError(
-                f"value maps for {unknown} name no mapped column: add them under `columns` first"
+                f"keep_personal names {unknown}, which are not personal columns; "
+                f"personal columns: {', '.join(PERSONAL_COLUMNS)}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _options_match_adapter(self) -> Source:
+        if self.adapter == "eventlog" and self.events is None:
+            raise ValueError(
+                "adapter eventlog needs an `events` mapping (case, activity, timestamp and "
+                "the activities that mean resolved, ...): see params/examples/"
+            )
+        if self.events is not None and self.adapter != "eventlog":
+            raise ValueError("`events` is read by the eventlog adapter only: remove it or set "
+                             "adapter: eventlog")
+        if self.servicenow is not None and self.adapter != "servicenow":
+            raise ValueError("`servicenow` options are read by the servicenow adapter only")
+        return self
+
+    @property
+    def date_formats(self) -> tuple[str, ...]:
+        """The strptime formats to try in turn (empty: let pandas infer the format)."""
+        if self.date_format is None:
+            return ()
+        if isinstance(self.date_format, str):
+            return (self.date_format,)
+        return tuple(self.date_format)
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """Every file this source reads (the export, and an event log's case table)."""
+        cases = self.events.cases if self.events is not None else None
+        return (self.path,) if cases is None else (self.path, cases.path)
+
+
+def _source_problems(table: str, source: Source) -> list[str]:
+    """What is wrong with ``source`` as the export of ``table`` (empty when it is usable)."""
+    where = f"sources.{table}"
+    if table not in ADAPTERS[source.adapter]:
+        readers = [a for a, tables in ADAPTERS.items() if table in tables]
+        return [(f"{where}: adapter {source.adapter!r} does not read {table}; adapters that "
+                 f"do: {', '.join(readers)}")]
+    allowed = CANONICAL_COLUMNS[table]
+    problems = []
+    mapped = dict(source.columns)
+    if source.events is not None and source.events.cases is not None:
+        mapped.update(source.events.cases.columns)
+        unknown = sorted(set(source.events.cases.columns) - set(allowed))
+        if unknown:
+            problems.append(f"{where}.events.cases.columns: unknown canonical column(s) "
+                            f"{unknown}; allowed: {', '.join(allowed)}")
+    unknown = sorted(set(source.columns) - set(allowed))
+    if unknown:
+        problems.append(f"{where}.columns: unknown canonical column(s) {unknown}; "
+                        f"allowed: {', '.join(allowed)}")
+    if source.adapter == "generic":
+        missing = [c for c, req in allowed.items() if req and c not in source.columns]
+        if missing:
+            problems.append(f"{where}.columns must map {missing} to a column of the export")
+        unmapped = sorted(set(source.values) - set(source.columns))
+        if unmapped:
+            problems.append(f"{where}.values: value maps for {unmapped} name no mapped column: "
+                            "add them under `columns` first")
+    else:
+        unknown = sorted(set(source.values) - set(allowed))
+        if unknown:
+            problems.append(f"{where}.values: {unknown} are not canonical columns of {table}")
+    if source.adapter == "eventlog" and "ticket_id" in mapped:
+        problems.append(f"{where}.columns: an event log's ticket id is its case column "
+                        "(events.case): remove ticket_id from `columns`")
+    if source.events is not None and not source.events.resolved and "resolved_at" not in mapped:
+        problems.append(f"{where}.events.resolved: list the activities that resolve a ticket "
+                        "(or map resolved_at under events.cases.columns)")
+    return problems
 
 
 class Sources(_Frozen):
@@ -179,22 +359,13 @@ class Sources(_Frozen):
 
     @model_validator(mode="after")
     def _columns(self) -> Sources:
+        problems = []
         for table in ("tickets", "changes", "surveys"):
             source = getattr(self, table)
-            if source is None:
-                continue
-            allowed = CANONICAL_COLUMNS[table]
-            unknown = sorted(set(source.columns) - set(allowed))
-            if unknown:
-                raise ValueError(
-                    f"sources.{table}.columns: unknown canonical column(s) {unknown}; "
-                    f"allowed: {', '.join(allowed)}"
-                )
-            missing = [c for c, req in allowed.items() if req and c not in source.columns]
-            if missing:
-                raise ValueError(
-                    f"sources.{table}.columns must map {missing} to a column of the export"
-                )
+            if source is not None:
+                problems += _source_problems(table, source)
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
 
@@ -238,8 +409,27 @@ class SlaTarget(_Frozen):
 
 
 class SlaPolicy(_Frozen):
-    calendar: Literal["24x7"] = "24x7"
+    """SLA targets per priority and the clock they run on: 24x7 or business hours."""
+
+    calendar: Literal["24x7"] | BusinessHours = "24x7"
     targets: dict[Literal["P1", "P2", "P3", "P4", "P5"], SlaTarget]
+
+    @field_validator("calendar", mode="before")
+    @classmethod
+    def _calendar(cls, value: Any) -> Any:
+        # Choose the branch ourselves so a bad calendar reports its own error,
+        # not also "Input should be '24x7'".
+        if isinstance(value, dict):
+            return BusinessHours.model_validate(value)
+        if value != "24x7":
+            raise ValueError(f"calendar must be '24x7' or business hours (timezone, hours, "
+                             f"holidays), got {value!r}")
+        return value
+
+    @property
+    def business_hours(self) -> BusinessHours | None:
+        """The business calendar, or None for a 24x7 clock."""
+        return None if self.calendar == "24x7" else self.calendar
 
 
 class Params(_Frozen):
@@ -292,6 +482,15 @@ class Params(_Frozen):
                     f"got {target}"
                 )
         return value
+
+    @model_validator(mode="after")
+    def _gap_services(self) -> Params:
+        unknown = sorted(set(self.gaps.service_targets) - {s.id for s in self.services})
+        if unknown:
+            raise ValueError(
+                f"gaps.service_targets names unknown service(s) {unknown}; services are "
+                f"{', '.join(s.id for s in self.services)}")
+        return self
 
     def service(self, service_id: str) -> Service:
         """The service with ``service_id``; an unknown id lists the known ones."""

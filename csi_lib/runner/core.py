@@ -168,9 +168,10 @@ def plan_client(params_file: Path, period: str | None, *, outputs: Path, noteboo
     label = quarter_label(params.period(period))
     ensure_demo_exports(params)
     for src in (params.sources.tickets, params.sources.changes, params.sources.surveys):
-        if src is not None and not src.path.is_file():
-            raise DataError(f"export {src.path} does not exist: put the client's export there "
-                            f"or fix `path` in {params_file}")
+        for path in src.files if src is not None else ():
+            if not path.is_file():
+                raise DataError(f"export {path} does not exist: put the client's export there "
+                                f"or fix its path in {params_file}")
     jobs = plan(params, params_file, label, _as_of(params, label), outputs, notebooks_dir,
                 notebooks, services, data_key=cache_key(params))
     cp = ClientPlan(params=params, params_file=params_file, label=label, jobs=jobs)
@@ -255,7 +256,8 @@ def _finish(cp: ClientPlan, summary: RunSummary, started: dt.datetime,
         cp.work / "kpis.csv", index=False)
     write_index(cp.work, params, cp.label, summary.results)
     s = params.sources
-    inputs = [cp.params_file] + [x.path for x in (s.tickets, s.changes, s.surveys) if x]
+    inputs = [cp.params_file] + [f for x in (s.tickets, s.changes, s.surveys) if x
+                                 for f in x.files]
     for name in dict.fromkeys(j.notebook for j in cp.jobs):
         inputs += NOTEBOOKS[name].input_files(params, cp.label)
     write_manifest(cp.work, params, cp.label, summary.results, started=started,

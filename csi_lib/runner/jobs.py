@@ -40,6 +40,16 @@ class NotebookSpec:
     scope: Literal["service", "client"]
     inputs: str | None = None
     prepare: str | None = None  # "module:function" writing generated (demo) inputs
+    requires: str | None = None  # params setting without which the notebook does not apply
+
+    def skip_reason(self, params: Params) -> str | None:
+        """Why this notebook does not apply to a client (its input is not configured)."""
+        if self.requires is None:
+            return None
+        value: Any = params
+        for part in self.requires.split("."):
+            value = getattr(value, part)
+        return None if value else f"{self.requires} is not set in the params"
 
     def input_files(self, params: Params, period: str) -> list[Path]:
         """Files the notebook reads besides the exports and params (after preparing them)."""
@@ -59,9 +69,14 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
     spec.name: spec for spec in (
         NotebookSpec("baseline", "Service baseline", "service"),
         NotebookSpec("gap_analysis", "Gap analysis", "service"),
+        NotebookSpec("prioritisation", "Prioritisation", "client",
+                     inputs="csi_lib.prioritise:input_files",
+                     prepare="csi_lib.prioritise:ensure_demo_register",
+                     requires="prioritisation.register_file"),
         NotebookSpec("maturity", "Maturity assessment", "client",
                      inputs="csi_lib.maturity:input_files",
-                     prepare="csi_lib.maturity:ensure_demo_questionnaires"),
+                     prepare="csi_lib.maturity:ensure_demo_questionnaires",
+                     requires="maturity.questionnaires"),
     )
 }
 REQUIRED_PARAMETERS = {"service": ("params_file", "period", "service", "outputs"),
@@ -187,7 +202,7 @@ def plan(params: Params, params_file: Path, period: str, as_of: str, outputs: Pa
     base = {"data": data_key, "params": _file_hash(params_file), "code": code_version()}
     jobs = []
     for spec in NOTEBOOKS.values():
-        if spec.name not in notebooks:
+        if spec.name not in notebooks or spec.skip_reason(params):
             continue
         source = notebooks_dir / f"{spec.name}.ipynb"
         check_notebook(source, REQUIRED_PARAMETERS[spec.scope])

@@ -1,0 +1,222 @@
+"""The shared half of ingest: canonical rows in, typed and validated tables out.
+
+Every adapter's output goes through the same steps: value maps, dates (in the
+source's formats and time zone, to UTC), numbers, services, the exclusion
+rules of each table and pseudonymisation of personal columns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import numpy as np
+import pandas as pd
+
+from csi_lib.ingest.adapter import Adapted, value_maps
+from csi_lib.ingest.rules import Rules
+from csi_lib.ingest.times import UTC_NS, parse_times
+from csi_lib.params import PERSONAL_COLUMNS, Params, Source
+
+__all__ = [
+    "CHANGE_TYPES",
+    "FINISHED_STATES",
+    "OUTCOMES",
+    "RECORD_TYPES",
+    "changes_table",
+    "empty_changes",
+    "empty_surveys",
+    "pseudonymise",
+    "surveys_table",
+    "tickets_table",
+]
+
+FINISHED_STATES = {"resolved", "closed", "cancelled", "canceled", "complete", "completed", "done",
+                   "declined"}
+RECORD_TYPES = ("incident", "request")
+CHANGE_TYPES = ("standard", "normal", "emergency")
+OUTCOMES = ("successful", "failed", "backed_out")
+TIME_COLUMNS = {
+    "tickets": ("opened_at", "responded_at", "resolved_at", "closed_at"),
+    "changes": ("planned_start", "planned_end", "actual_end"),
+    "surveys": ("answered_at",),
+}
+COUNT_COLUMNS = {"tickets": ("reassignment_count", "reopen_count"), "surveys": ("score",)}
+NO_SERVICE_FIX = "add the value to a service's `match` list in the params file"
+
+
+def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
+    """Replace personal values by a keyed hash (HMAC-SHA256), stable for one key.
+
+    A keyed hash, not a plain one, so that names cannot be recovered by hashing
+    a staff directory (OWASP: pseudonymisation needs a secret). Each distinct
+    value is hashed once, however many rows carry it.
+    """
+    codes, uniques = pd.factorize(values)
+    tokens = np.array([f"p-{hmac.new(key, str(v).encode(), hashlib.sha256).hexdigest()[:12]}"
+                       for v in uniques] + [None], dtype=object)
+    # factorize codes missing values as -1: the appended None.
+    return pd.Series(tokens[codes], index=values.index, dtype="string")
+
+
+def _typed(adapted: Adapted, table: str, source: Source, tz: str
+           ) -> tuple[pd.DataFrame, Rules]:
+    """Map values and parse times and counts; unreadable cells become rule hits."""
+    frame = adapted.frame
+    rules = Rules(table, adapted.file, adapted.origins, frame["source_row"], adapted.issues)
+    cols: dict[str, pd.Series] = {}
+    for col, mapping in value_maps(source).items():
+        if col in frame and mapping:
+            cols[col] = frame[col].replace(mapping)
+    src_tz = source.timezone or tz
+    for col in TIME_COLUMNS[table]:
+        if col not in frame:
+            cols[col] = pd.Series(pd.NaT, index=frame.index, dtype=UTC_NS)
+            continue
+        if isinstance(frame[col].dtype, pd.DatetimeTZDtype):  # derived by the adapter
+            cols[col] = frame[col].astype(UTC_NS)
+            continue
+        parsed = parse_times(frame[col], source.date_formats, src_tz, dayfirst=source.dayfirst)
+        cols[col] = parsed.parsed
+        rules.hit(parsed.gap, col, "local time in the daylight-saving gap",
+                  "none needed: moved to the first valid time", flag=True)
+        formats = ", ".join(source.date_formats) or "automatic"
+        rules.hit(parsed.bad, col, "not a date in the expected format",
+                  f"check date_format ({formats}) in the params file or correct these cells")
+        rules.hit(parsed.implausible, col, "date before 1970 or after 2200",
+                  f"check date_format ({formats}: day and month swapped?) or correct these "
+                  "cells")
+    for col in COUNT_COLUMNS.get(table, ()):
+        if col not in frame:
+            continue
+        number = pd.to_numeric(frame[col], errors="coerce")
+        cols[col] = number
+        rules.hit(frame[col].notna() & number.isna(), col, "not a number", "correct these cells")
+    return frame.assign(**cols), rules
+
+
+def _service(frame: pd.DataFrame, params: Params) -> pd.Series:
+    service = pd.Series(pd.NA, index=frame.index, dtype="string")
+    for svc in params.services:
+        if svc.match_field in frame:
+            hit = frame[svc.match_field].isin(svc.match_values) & service.isna()
+            service = service.mask(hit, svc.id)
+    return service
+
+
+def _pseudonymised(frame: pd.DataFrame, source: Source, key: bytes | None) -> pd.DataFrame:
+    if key is None:
+        return frame
+    personal = [c for c in PERSONAL_COLUMNS if c in frame and c not in source.keep_personal]
+    return frame.assign(**{c: pseudonymise(frame[c], key) for c in personal})
+
+
+def tickets_table(adapted: Adapted, params: Params, key: bytes | None
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(kept tickets, excluded rows, issues) from an adapter's canonical rows."""
+    source = params.sources.tickets
+    frame, rules = _typed(adapted, "tickets", source, params.reporting.timezone)
+    record_type = (frame["record_type"] if "record_type" in frame
+                   else pd.Series("incident", index=frame.index, dtype="string"))
+    frame = frame.assign(
+        record_type=record_type.str.lower(),
+        service=_service(frame, params),
+        **{c: 0.0 for c in COUNT_COLUMNS["tickets"] if c not in frame},
+    )
+    state = (frame["state"].str.lower() if "state" in frame
+             else pd.Series(pd.NA, index=frame.index, dtype="string"))
+    finished = state.isin(FINISHED_STATES) | frame["closed_at"].notna()
+    targets = sorted(params.sla.targets)
+
+    rules.hit(frame["ticket_id"].isna(), "ticket_id", "missing ticket id",
+              "every row needs an id; correct or delete these rows")
+    dup = frame["ticket_id"].notna() & frame["ticket_id"].duplicated(keep="first")
+    rules.hit(dup, "ticket_id", "duplicate ticket id (first row kept)",
+              "remove the repeated rows from the export, or export one row per ticket")
+    rules.hit(frame["opened_at"].isna(), "opened_at", "missing opened time",
+              "every ticket needs an opened time")
+    rules.hit(frame["resolved_at"] < frame["opened_at"], "resolved_at", "resolved before opened",
+              "correct the timestamps in the source tool")
+    rules.hit(frame["responded_at"] < frame["opened_at"], "responded_at",
+              "responded before opened", "correct the timestamps in the source tool")
+    rules.hit(finished & frame["resolved_at"].isna(), "resolved_at",
+              "finished ticket without a resolution time",
+              "export the resolved time for closed tickets")
+    rules.hit(~frame["priority"].isin(targets), "priority",
+              f"priority not one of the SLA targets ({', '.join(targets)})",
+              "map the export's priority labels under sources.tickets.values.priority")
+    rules.hit(~frame["record_type"].isin(RECORD_TYPES), "record_type",
+              "record type is neither incident nor request",
+              "map the export's types under sources.tickets.values.record_type")
+    for col in COUNT_COLUMNS["tickets"]:
+        rules.hit(frame[col] < 0, col, "negative count", "correct these cells")
+    rules.hit(frame["service"].isna(), params.services[0].match_field, "matches no service",
+              NO_SERVICE_FIX)
+    tickets, excluded, issues = rules.split(_pseudonymised(frame, source, key), "ticket_id")
+    tickets = tickets.assign(**{c: tickets[c].fillna(0).astype("int64")
+                                for c in COUNT_COLUMNS["tickets"]})
+    return tickets, excluded, issues
+
+
+def changes_table(adapted: Adapted, params: Params
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(kept changes, excluded rows, issues) from an adapter's canonical rows."""
+    source = params.sources.changes
+    frame, rules = _typed(adapted, "changes", source, params.reporting.timezone)
+    extra = {}
+    if "caused_incident" in frame:
+        extra["caused_incident"] = frame["caused_incident"].str.lower().map(
+            {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+        ).astype("boolean")
+    frame = frame.assign(change_type=frame["change_type"].str.lower(),
+                         outcome=frame["outcome"].str.lower(),
+                         service=_service(frame, params), **extra)
+    rules.hit(frame["change_id"].isna(), "change_id", "missing change id",
+              "every row needs an id")
+    rules.hit(frame["change_id"].notna() & frame["change_id"].duplicated(), "change_id",
+              "duplicate change id (first row kept)", "export one row per change")
+    rules.hit(~frame["change_type"].isin(CHANGE_TYPES), "change_type",
+              "change type not standard, normal or emergency",
+              "map the export's types under sources.changes.values.change_type")
+    done = frame["actual_end"].notna()
+    rules.hit(done & ~frame["outcome"].isin(OUTCOMES), "outcome",
+              "completed change without a known outcome",
+              "map close codes to successful, failed or backed_out under "
+              "sources.changes.values.outcome")
+    rules.hit(frame["service"].isna(), params.services[0].match_field, "matches no service",
+              NO_SERVICE_FIX)
+    return rules.split(frame, "change_id")
+
+
+def surveys_table(adapted: Adapted, params: Params, tickets: pd.DataFrame
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(kept survey answers, excluded rows, issues); answers follow their ticket's service."""
+    source = params.sources.surveys
+    frame, rules = _typed(adapted, "surveys", source, params.reporting.timezone)
+    frame = frame.assign(
+        service=frame["ticket_id"].map(tickets.set_index("ticket_id")["service"]).astype("string"))
+    rules.hit(frame["answered_at"].isna(), "answered_at", "missing answer time",
+              "every survey answer needs a time")
+    rules.hit(~frame["score"].isin([1, 2, 3, 4, 5]), "score", "score is not 1..5",
+              "rescale scores to 1..5 in the export")
+    rules.hit(frame["service"].isna(), "ticket_id", "refers to no ticket kept",
+              "check that the survey and ticket exports cover the same tickets")
+    surveys, excluded, issues = rules.split(frame, "ticket_id")
+    return surveys.assign(score=surveys["score"].astype("int64")), excluded, issues
+
+
+def empty_changes() -> pd.DataFrame:
+    """A changes table with no rows (the client exports no changes)."""
+    return pd.DataFrame({
+        "change_id": pd.Series(dtype="string"), "service": pd.Series(dtype="string"),
+        "change_type": pd.Series(dtype="string"), "outcome": pd.Series(dtype="string"),
+        "actual_end": pd.Series(dtype=UTC_NS),
+    })
+
+
+def empty_surveys() -> pd.DataFrame:
+    """A surveys table with no rows (the client exports no survey answers)."""
+    return pd.DataFrame({
+        "ticket_id": pd.Series(dtype="string"), "service": pd.Series(dtype="string"),
+        "answered_at": pd.Series(dtype=UTC_NS), "score": pd.Series(dtype="int64"),
+    })

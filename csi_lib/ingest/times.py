@@ -1,0 +1,117 @@
+"""Reading export timestamps into UTC, whatever the export's format and time zone."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["EARLIEST", "LATEST", "ParsedTimes", "automatic_formats", "parse_times"]
+
+UTC_NS = "datetime64[ns, UTC]"
+# Outside this window a parsed value is a placeholder (01/01/1900, 31/12/9999) or
+# a wrong format, not an event: it is reported instead of skewing durations.
+EARLIEST = pd.Timestamp("1970-01-01", tz="UTC")
+LATEST = pd.Timestamp("2200-01-01", tz="UTC")
+
+
+def automatic_formats(dayfirst: bool) -> tuple[str, ...]:
+    """The formats tried when a source sets no ``date_format``, in order.
+
+    ISO 8601 first (ServiceNow's and most tools' default, with or without an
+    offset), then slash dates either day-first or month-first (never both: a
+    column must not mix 1/2 meaning 1 February with 1/2 meaning 2 January),
+    the event-log style 2012/10/09 14:50:17.000 and Jira's 12/Mar/24 10:15 AM.
+    strptime accepts days and months without zero padding (29/2/2016 01:16).
+    """
+    dm = "%d/%m/%Y" if dayfirst else "%m/%d/%Y"
+    return ("ISO8601", f"{dm} %H:%M:%S", f"{dm} %H:%M", dm, "%Y/%m/%d %H:%M:%S.%f",
+            "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%d/%b/%y %I:%M %p", "%d/%b/%y %H:%M",
+            "%d/%b/%Y %I:%M %p", "%d/%b/%Y %H:%M")
+
+
+@dataclass(frozen=True)
+class ParsedTimes:
+    """Parsed timestamps (UTC) and the cells that needed a rule."""
+
+    parsed: pd.Series  # datetime64[ns, UTC]; NaT where missing or unreadable
+    bad: pd.Series  # text that is not a date in any of the formats
+    implausible: pd.Series  # a date, but before 1970 or after 2200
+    gap: pd.Series  # a local time in the spring daylight-saving gap, moved forward
+
+
+OFFSET = r"(?:Z|[+-]\d\d:?\d\d)\s*$"
+
+
+def _read(text: pd.Series, fmt: str, *, utc: bool) -> pd.Series:
+    with warnings.catch_warnings():
+        # Strings that merely look like dates in another format are reported by
+        # the caller as rule hits; pandas' own warning about them adds nothing.
+        warnings.simplefilter("ignore", UserWarning)
+        try:
+            return pd.to_datetime(text, format=fmt, errors="coerce", utc=utc)
+        except ValueError:  # offsets that differ between rows
+            return pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+
+
+def _parse(text: pd.Series, fmt: str, tz: str) -> tuple[pd.Series, pd.Series]:
+    """``text`` read with ``fmt`` as UTC, and the mask of times moved out of the DST gap.
+
+    Times with an offset are instants; naive times are wall-clock times in ``tz``.
+    A time repeated when clocks go back is read as its first (summer)
+    occurrence; a time in the spring gap does not exist and is moved forward.
+    """
+    if "%z" in fmt or "%Z" in fmt:
+        aware = pd.Series(True, index=text.index)
+    elif fmt == "ISO8601":
+        aware = text.str.contains(OFFSET, regex=True).fillna(False).astype(bool)
+    else:
+        aware = pd.Series(False, index=text.index)
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
+    gap = pd.Series(False, index=text.index)
+    if aware.any():
+        out = out.fillna(_read(text[aware], fmt, utc=True).astype("datetime64[us, UTC]")
+                         .reindex(text.index))
+    if not aware.all():
+        naive = _read(text[~aware], fmt, utc=False)
+        if getattr(naive.dt, "tz", None) is None:
+            ambiguous = np.ones(len(naive), dtype=bool)
+            local = naive.dt.tz_localize(tz, ambiguous=ambiguous, nonexistent="NaT")
+            moved = local.isna() & naive.notna()
+            if moved.any():
+                local = naive.dt.tz_localize(tz, ambiguous=ambiguous,
+                                             nonexistent="shift_forward")
+            gap = gap | moved.reindex(text.index, fill_value=False)
+            naive = local
+        out = out.fillna(naive.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
+                         .reindex(text.index))
+    return out, gap
+
+
+def parse_times(text: pd.Series, formats: tuple[str, ...], tz: str, *,
+                dayfirst: bool = False) -> ParsedTimes:
+    """Parse ``text`` trying each strptime format in turn (none: :func:`automatic_formats`).
+
+    Naive times are wall-clock times in ``tz``; times with an offset keep it.
+    Each format only sees the cells the previous ones could not read, so a list
+    such as ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"] costs one pass per format.
+    """
+    index = text.index
+    values = pd.Series(pd.NaT, index=index, dtype=UTC_NS)
+    gap = pd.Series(False, index=index)
+    implausible = pd.Series(False, index=index)
+    todo = text.notna()
+    for fmt in formats or automatic_formats(dayfirst):
+        if not todo.any():
+            break
+        parsed, moved = _parse(text[todo], fmt, tz)
+        # Compare before converting to nanoseconds, whose range ends in 2262.
+        odd = parsed.notna() & ((parsed < EARLIEST) | (parsed >= LATEST))
+        parsed = parsed.mask(odd).astype(UTC_NS)
+        values = values.fillna(parsed.reindex(index))
+        implausible = implausible | odd.reindex(index, fill_value=False)
+        gap = gap | (moved & ~odd).reindex(index, fill_value=False)
+        todo = todo & values.isna() & ~implausible
+    return ParsedTimes(parsed=values, bad=todo, implausible=implausible, gap=gap)

@@ -1,0 +1,143 @@
+"""The prioritisation report ("how do we get there?") for one client and quarter.
+
+One report per client: the capacity, the ranking and the dependencies are
+shared by every service, so the plan is made once and each service gets its
+own section. The notebook calls one function per section; each builds a table
+with a pure function (tested) and displays it with :mod:`csi_lib.display`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from csi_lib.errors import DataError, ParamsError
+from csi_lib.periods import quarter_label
+from csi_lib.prioritise.decisions import (
+    BACKLOG_FILE,
+    carry_log,
+    previous_backlog,
+    quarter_decisions,
+    read_log,
+)
+from csi_lib.prioritise.demo import ensure_demo_register
+from csi_lib.prioritise.planning import Plan, plan_quarter
+from csi_lib.prioritise.register import read_register
+from csi_lib.prioritise.scoring import (
+    MODEL_LABELS,
+    Sensitivity,
+    quadrants,
+    score_register,
+    sensitivity,
+)
+from csi_lib.prioritise.suggestions import suggest
+from csi_lib.prioritise.workbook import write_backlog_workbook
+
+if TYPE_CHECKING:
+    from csi_lib.params import Params
+
+__all__ = [
+    "Prioritisation",
+    "prepare",
+    "write_backlog",
+]
+
+
+@dataclass(frozen=True)
+class Prioritisation:
+    """Everything the prioritisation report shows, computed once."""
+
+    params: Params
+    period: pd.Period
+    register_file: Path
+    plan: Plan
+    sensitivity: Sensitivity
+    suggestions: pd.DataFrame
+    triggers_available: bool
+    log: pd.DataFrame
+    previous_log: Path | None
+    outputs: Path
+
+    @property
+    def label(self) -> str:
+        return quarter_label(self.period)
+
+    @cached_property
+    def rows(self) -> pd.DataFrame:
+        """Every register row with its scores, decision, reason and orders."""
+        return self.plan.rows.assign(quadrant=quadrants(self.plan.rows))
+
+    @property
+    def service_names(self) -> dict[str, str]:
+        return {s.id: s.name for s in self.params.services}
+
+    @property
+    def model_label(self) -> str:
+        return MODEL_LABELS[self.params.prioritisation.model]
+
+
+def prepare(params_file: str | Path, period: str | None, outputs: str | Path
+            ) -> Prioritisation:
+    """Read and check the register, score, rank and plan it, and carry the decision log."""
+    from csi_lib.params import load_params  # noqa: PLC0415 (params imports this package)
+
+    params = load_params(params_file)
+    quarter = params.period(period)
+    settings = params.prioritisation
+    ensure_demo_register(params)
+    if settings.register_file is None:
+        raise ParamsError(
+            f"{params.source_file} sets no prioritisation.register_file: point it at the "
+            "client's improvement register (a copy of templates/improvement_register.xlsx)")
+    register = read_register(settings.register_file, params.services, settings.model)
+    scored = score_register(register, settings)
+    plan = plan_quarter(scored, settings.capacity_hours)
+    ranked = plan.rows.loc[plan.rows["rank"].notna()]
+    sens = sensitivity(ranked, settings.weights, settings.sensitivity_step, settings.top_n)
+    triggers = _triggers(params, quarter, Path(outputs))
+    suggestions = suggest(triggers, register, {s.id: s.name for s in params.services})
+    previous = previous_backlog(outputs, params.client.id, quarter)
+    log = carry_log(read_log(previous) if previous else None,
+                    quarter_decisions(plan.rows, quarter))
+    return Prioritisation(params=params, period=quarter, register_file=settings.register_file,
+                          plan=plan, sensitivity=sens, suggestions=suggestions,
+                          triggers_available=triggers is not None, log=log,
+                          previous_log=previous, outputs=Path(outputs))
+
+
+def _triggers(params: Params, quarter: pd.Period, outputs: Path) -> pd.DataFrame | None:
+    """The gap analysis' improvement-review triggers; None where the kit has no gap analysis."""
+    from csi_lib import gaps  # noqa: PLC0415
+
+    triggers = getattr(gaps, "triggers", None)
+    if triggers is None:
+        return None
+    from csi_lib.data import load_tables  # noqa: PLC0415
+    from csi_lib.kpis import kpi_table  # noqa: PLC0415
+
+    tables = load_tables(params, outputs)
+    kpis = kpi_table(tables.tickets, tables.changes, tables.surveys, params, quarter)
+    found = triggers(kpis, params, quarter)
+    if not isinstance(found, pd.DataFrame):
+        raise DataError(f"csi_lib.gaps.triggers returned {type(found).__name__}, not a DataFrame")
+    return found
+
+
+def write_backlog(ctx: Prioritisation, report_dir: str | Path = "") -> Path:
+    """Write the client's ranked backlog workbook beside the report and return its path.
+
+    Without ``report_dir`` (a run by hand) it goes to
+    ``<outputs>/<client>/scratch/<period>/``, never into a published period.
+    """
+    if str(report_dir):
+        folder = Path(report_dir)
+    else:
+        folder = ctx.outputs / ctx.params.client.id / "scratch" / ctx.label
+    return write_backlog_workbook(
+        folder / BACKLOG_FILE, client=ctx.params.client.name, period=ctx.label, plan=ctx.plan,
+        log=ctx.log, suggestions=ctx.suggestions, settings=ctx.params.prioritisation,
+        register_name=ctx.register_file.name, service_names=ctx.service_names)
