@@ -262,8 +262,14 @@ def _typst_template() -> Path:
     return path
 
 
-@cache
 def _typst_compiler() -> Compiler:
+    # One compiler per process: Typst's worker threads do not survive fork(), so a
+    # compiler inherited from a parent process would hang on first use.
+    return _typst_compiler_for(os.getpid())
+
+
+@cache
+def _typst_compiler_for(pid: int) -> Compiler:  # noqa: ARG001 - the cache key
     import typst  # noqa: PLC0415
 
     # DejaVu Sans ships inside matplotlib on every machine that runs the kit and

@@ -28,6 +28,8 @@ NOTEBOOKS = ROOT / "notebooks"
 PARAMETERS = 'params_file = ""\nperiod = ""\nservice = ""\noutputs = ""'
 pytestmark = pytest.mark.slow
 quiet = {"log": lambda _: None}
+# Purpose-made notebooks stand in for the baseline only.
+baseline_only = {"notebooks": ["baseline"], **quiet}
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +64,15 @@ def test_reports_are_published_with_index_and_manifest(published: tuple) -> None
     period = outputs / "demo" / "2026Q3"
     assert summary.published == period
     for service in ("network", "erp"):
-        for ext in ("ipynb", "html", "pdf"):
-            assert (period / service / f"baseline.{ext}").stat().st_size > 1000
+        for notebook in ("baseline", "gap_analysis"):
+            for ext in ("ipynb", "html", "pdf"):
+                assert (period / service / f"{notebook}.{ext}").stat().st_size > 1000
+    quality = pd.read_csv(period / "data_quality.csv")
+    assert {"all", "network", "erp"} <= set(quality["service"])
+    for name in ("prioritisation.pdf", "maturity.pdf", "improvement_backlog.xlsx",
+                 "maturity_results.xlsx", "network/triggers.csv"):
+        assert (period / name).is_file(), name
+    assert "network" in pd.read_csv(period / "network" / "triggers.csv")["service"].tolist()
     index = (period / "index.html").read_text()
     assert 'href="network/baseline.pdf"' in index and "Network &amp; Connectivity" in index
     manifest = json.loads((period / "manifest.json").read_text())
@@ -106,7 +115,7 @@ def test_unchanged_jobs_are_skipped_and_changed_ones_rerun(tmp_path: Path) -> No
     nb_dir = tmp_path / "nb"
     _notebook(nb_dir, 'print("v1")')
     kw = {"outputs": tmp_path / "out", "notebooks_dir": nb_dir, "services": ["erp", "email"],
-          "jobs": 1, **quiet}
+          "jobs": 1, **baseline_only}
     first = run_client(DEMO, "2026Q3", **kw)
     assert first.published == tmp_path / "out/demo/2026Q3"
     again = run_client(DEMO, "2026Q3", **kw)
@@ -127,7 +136,8 @@ def test_unchanged_jobs_are_skipped_and_changed_ones_rerun(tmp_path: Path) -> No
 def test_a_published_period_is_never_overwritten(tmp_path: Path) -> None:
     nb_dir = tmp_path / "nb"
     _notebook(nb_dir, 'print("fine")')
-    kw = {"outputs": tmp_path / "out", "notebooks_dir": nb_dir, "services": ["erp"], **quiet}
+    kw = {"outputs": tmp_path / "out", "notebooks_dir": nb_dir, "services": ["erp"],
+          **baseline_only}
     run_client(DEMO, "2026Q3", **kw)
     first = tmp_path / "out/demo/2026Q3/erp/baseline.ipynb"
     before = first.read_bytes()
@@ -144,7 +154,7 @@ def test_a_failing_notebook_does_not_stop_the_others(tmp_path: Path) -> None:
     _notebook(nb_dir, 'if service == "erp":\n    raise RuntimeError("boom in " + service)\n'
                       'print("fine")')
     kw = {"outputs": tmp_path / "out", "notebooks_dir": nb_dir,
-          "services": ["network", "erp", "email"], "jobs": 2, **quiet}
+          "services": ["network", "erp", "email"], "jobs": 2, **baseline_only}
     summary = run_client(DEMO, "2026Q3", **kw)
     status = {r.job.service: r.ok for r in summary.results}
     assert status == {"network": True, "erp": False, "email": True}
@@ -174,7 +184,7 @@ def test_retry_failed_reruns_only_the_failed_reports(tmp_path: Path) -> None:
                       f'if service == "erp" and Path({str(flag)!r}).exists():\n'
                       '    raise RuntimeError("flaky")')
     kw = {"outputs": tmp_path / "out", "notebooks_dir": nb_dir,
-          "services": ["network", "erp"], **quiet}
+          "services": ["network", "erp"], **baseline_only}
     assert not run_client(DEMO, "2026Q3", **kw).ok
     flag.unlink()
     retried = run_client(DEMO, "2026Q3", retry_failed=True, **kw)
@@ -189,7 +199,7 @@ def test_retry_failed_reruns_only_the_failed_reports(tmp_path: Path) -> None:
 def test_a_hung_cell_hits_the_cell_timeout(tmp_path: Path) -> None:
     _notebook(tmp_path / "nb", "import time\ntime.sleep(60)")
     summary = run_client(DEMO, "2026Q3", outputs=tmp_path / "out", notebooks_dir=tmp_path / "nb",
-                         services=["erp"], cell_timeout=2, **quiet)
+                         services=["erp"], cell_timeout=2, **baseline_only)
     assert summary.failed and "timed out" in summary.failed[0].error.lower()
 
 
@@ -198,7 +208,7 @@ def test_a_notebook_past_its_wall_clock_limit_is_killed(tmp_path: Path) -> None:
     _notebook(tmp_path / "nb", "import time\nfor _ in range(60):\n    time.sleep(1)")
     start = time.monotonic()
     summary = run_client(DEMO, "2026Q3", outputs=tmp_path / "out", notebooks_dir=tmp_path / "nb",
-                         services=["erp"], cell_timeout=120, notebook_timeout=3, **quiet)
+                         services=["erp"], cell_timeout=120, notebook_timeout=3, **baseline_only)
     assert summary.failed and "past its 3 s limit; kernel killed" in summary.failed[0].error
     assert time.monotonic() - start < 50
 
@@ -207,7 +217,7 @@ def test_a_kernel_killed_mid_run_fails_only_its_job(tmp_path: Path) -> None:
     _notebook(tmp_path / "nb", 'import os, signal\nif service == "erp":\n'
                                '    os.kill(os.getpid(), signal.SIGKILL)\nprint("fine")')
     summary = run_client(DEMO, "2026Q3", outputs=tmp_path / "out", notebooks_dir=tmp_path / "nb",
-                         services=["erp", "email", "network"], jobs=1, **quiet)
+                         services=["erp", "email", "network"], jobs=1, **baseline_only)
     status = {r.job.service: r.ok for r in summary.results}
     assert status == {"erp": False, "email": True, "network": True}
     assert "dead" in summary.failed[0].error.lower() or "died" in summary.failed[0].error.lower()
@@ -219,7 +229,7 @@ def test_kill_9_of_the_runner_leaves_the_published_period_and_resumes(tmp_path: 
                       f'if service == "network" and pathlib.Path({str(flag)!r}).exists():\n'
                       "    time.sleep(120)")
     args = ["run", "--client", "demo", "--params-dir", str(ROOT / "params"), "--outputs",
-            str(out), "--notebooks-dir", str(nb_dir), "--jobs", "1"]
+            str(out), "--notebooks-dir", str(nb_dir), "--jobs", "1", "--notebook", "baseline"]
     published = out / "demo" / "2026Q3"
     assert main([*args, "--service", "erp"]) == 0
     before = {p: p.read_bytes() for p in published.rglob("*") if p.is_file()}
@@ -242,7 +252,7 @@ def test_kill_9_of_the_runner_leaves_the_published_period_and_resumes(tmp_path: 
 
     flag.unlink()
     summary = run_client(DEMO, "2026Q3", outputs=out, notebooks_dir=nb_dir,
-                         services=["email", "network", "erp"], supersede=True, **quiet)
+                         services=["email", "network", "erp"], supersede=True, **baseline_only)
     assert summary.ok, summary.text()
     reused = {r.job.service: r.reused for r in summary.results}
     assert reused == {"email": True, "network": False, "erp": True}
@@ -272,12 +282,14 @@ def test_warm_kernel_gives_the_same_report_as_a_fresh_kernel(tmp_path: Path) -> 
     from csi_lib.runner.worker import run_job
 
     cp = plan_client(DEMO, "2026Q3", outputs=tmp_path / "out", notebooks_dir=NOTEBOOKS,
-                     services=["network", "erp"])
-    network, erp = cp.jobs
+                     services=["network", "erp"], notebooks=["baseline", "gap_analysis"])
+    jobs = {j.name: j for j in cp.jobs}
+    network = jobs["demo/network/baseline"]
     run_client(DEMO, "2026Q3", outputs=tmp_path / "out", notebooks_dir=NOTEBOOKS,
-               services=["network"], jobs=1, **quiet)  # builds the caches
-    # The warm kernel first runs another notebook (and is left with its state).
-    assert run_job(erp, str(tmp_path / "warm"), warm=True).ok
+               services=["network"], notebooks=["baseline"], jobs=1, **quiet)  # the caches
+    # The warm kernel first runs other notebooks (and is left with their state).
+    assert run_job(jobs["demo/erp/gap_analysis"], str(tmp_path / "warm"), warm=True).ok
+    assert run_job(jobs["demo/erp/baseline"], str(tmp_path / "warm"), warm=True).ok
     assert run_job(network, str(tmp_path / "warm"), warm=True).ok
     assert run_job(network, str(tmp_path / "fresh"), warm=False).ok
 
@@ -326,7 +338,7 @@ def test_dask_local_cluster_gives_the_same_outputs_as_the_process_pool(tmp_path:
     distributed = pytest.importorskip("distributed", reason="Dask is an optional extra")
     nb_dir = tmp_path / "nb"
     _notebook(nb_dir, 'print("report for", service)\n6 * 7')
-    kw = {"notebooks_dir": nb_dir, "services": ["erp", "email"], **quiet}
+    kw = {"notebooks_dir": nb_dir, "services": ["erp", "email"], **baseline_only}
     pool = run_client(DEMO, "2026Q3", outputs=tmp_path / "pool", jobs=2, **kw)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster, \

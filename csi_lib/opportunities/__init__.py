@@ -4,14 +4,14 @@ Three views of one service and period, each a pure function of the canonical
 tickets table and the period's tz-aware bounds (from
 :func:`csi_lib.kpis.period_bounds`):
 
-- :func:`pareto` (``pareto``): categories by tickets opened, with the few that
+- :func:`pareto` (``concentration``): categories by tickets opened, with the few that
   make up 80% of the volume, and :func:`pareto_chart`;
 - :func:`repeat_clusters` (``repeats``): incidents from the same caller about
   the same category or configuration item within a few days;
 - :func:`automation_candidates` (``automation``): high-volume, short and
   consistent work, with the agent hours automating it would free.
 
-:func:`suggestions` (``suggestions``) turns the last two into proposed
+:func:`suggestions` (``proposals``) turns the last two into proposed
 initiatives for the prioritisation notebook; ``sections`` holds the report's
 ``show_*`` calls. Callers are pseudonymised at ingest; only counts of them
 are shown.
@@ -26,7 +26,8 @@ from csi_lib.opportunities.automation import (
     SHORT_H,
     automation_candidates,
 )
-from csi_lib.opportunities.pareto import PARETO_COLUMNS, PARETO_SHARE, pareto, pareto_chart
+from csi_lib.opportunities.concentration import PARETO_COLUMNS, PARETO_SHARE, pareto, pareto_chart
+from csi_lib.opportunities.proposals import MIN_CLUSTERS, SUGGESTION_COLUMNS, suggestions
 from csi_lib.opportunities.repeats import REPEAT_COLUMNS, WINDOW_DAYS, repeat_clusters
 from csi_lib.opportunities.sections import (
     show_automation,
@@ -35,7 +36,6 @@ from csi_lib.opportunities.sections import (
     show_repeats,
 )
 from csi_lib.opportunities.selection import EFFORT_CAP_H, HANDLE_TIME_COLUMN
-from csi_lib.opportunities.suggestions import MIN_CLUSTERS, SUGGESTION_COLUMNS, suggestions
 
 __all__ = [
     "AUTOMATION_COLUMNS",

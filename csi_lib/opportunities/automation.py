@@ -58,7 +58,7 @@ def automation_candidates(tickets: pd.DataFrame, service: str, start: pd.Timesta
                           effort_cap_h: float = EFFORT_CAP_H) -> pd.DataFrame:
     """Groups of ``service``'s tickets worth automating, from those resolved in ``[start, end)``.
 
-    Groups are (category, subcategory) when the export has subcategories, else
+    Groups are (category, subcategory) when the tickets have subcategories, else
     categories; incidents and requests together. A candidate passes three
     tests (module constants, overridable): ``high_volume`` (at least the median
     group's tickets and ``min_volume``), ``short`` (median resolution within
@@ -74,8 +74,9 @@ def automation_candidates(tickets: pd.DataFrame, service: str, start: pd.Timesta
     start, end = bounds(start, end)
     sel = tickets.loc[(tickets["service"] == service) & (tickets["resolved_at"] >= start)
                       & (tickets["resolved_at"] < end)]
+    # Decided on the whole table, so every service and period gets the same columns.
     keys = ["category"]
-    if "subcategory" in sel and usable(sel["subcategory"]):
+    if "subcategory" in tickets and usable(tickets["subcategory"]):
         keys.append("subcategory")
     columns = [*keys, *AUTOMATION_COLUMNS]
     if sel.empty:

@@ -17,17 +17,20 @@ from csi_lib.opportunities.automation import (
     SHORT_H,
     automation_candidates,
 )
-from csi_lib.opportunities.pareto import PARETO_SHARE, pareto, pareto_chart
+from csi_lib.opportunities.concentration import PARETO_SHARE, pareto, pareto_chart
+from csi_lib.opportunities.proposals import format_hours
 from csi_lib.opportunities.repeats import WINDOW_DAYS, repeat_clusters
-from csi_lib.opportunities.selection import HANDLE_TIME_COLUMN
-from csi_lib.opportunities.suggestions import format_hours
+from csi_lib.opportunities.selection import usable
 from csi_lib.params import Params, Service
 from csi_lib.periods import quarter_label
 
-__all__ = ["automation_text", "pareto_text", "repeats_text", "show_automation",
+__all__ = ["automation_text", "pareto_by", "pareto_text", "repeats_text", "show_automation",
            "show_opportunities", "show_pareto", "show_repeats"]
 
 TOP_REPEATS = 8   # rows of the repeat table; the rest are summed in the sentence above it
+# With fewer categories than this, a Pareto of categories says little: use subcategories.
+MIN_PARETO_GROUPS = 4
+_PLURAL = {"category": "categories", "subcategory": "subcategories"}
 
 
 def _context(params: Params, period: pd.Period | str, service: str
@@ -38,7 +41,8 @@ def _context(params: Params, period: pd.Period | str, service: str
 
 
 def _show_figure(fig: object) -> None:
-    from IPython.display import display as ipy_display  # noqa: PLC0415 (kernel only)
+    # Imported here: IPython is only needed inside a kernel.
+    from IPython.display import display as ipy_display
 
     ipy_display(fig)
 
@@ -56,7 +60,8 @@ def pareto_text(table: pd.DataFrame, service_name: str, label: str) -> str:
     key = str(table.columns[0])
     few = table.loc[table["in_80"]]
     shares = [f"{n} ({s:.0%})" for n, s in zip(few[key], few["share"], strict=True)]
-    return (f"**{len(few)} of {len(table)} {key.replace('_', ' ')} values** make up "
+    plural = _PLURAL.get(key, f"{key.replace('_', ' ')} values")
+    return (f"**{len(few)} of {len(table)} {plural}** make up "
             f"{float(few['cumulative_share'].iloc[-1]):.0%} of the {total:,} tickets opened "
             f"in {label}: {_listing(shares)}. Improvement there moves most of the volume "
             f"(the Pareto principle: the {PARETO_SHARE:.0%} line marks the vital few).")
@@ -90,14 +95,14 @@ def automation_text(table: pd.DataFrame) -> str:
     if cand.empty:
         near = table.loc[table["high_volume"]].sort_values("median_h").head(3)
         why = [f"{display.esc(' / '.join(str(r[k]) for k in keys))} (median "
-               f"{format_hours(r['median_h'])}, spread {r['spread']:.1f})"
+               f"{format_hours(r['median_h'])}, middle half {r['spread']:.1f} times the median)"
                for _, r in near.iterrows()]
         return (f"No group of tickets passes all three tests ({tests}). "
                 + (f"The quickest high-volume groups are {_listing(why)}." if why else ""))
     hours = float(cand["hours_freed"].sum())
     basis = str(cand["effort_basis"].iloc[0])
     note = ("" if basis == "median handle time" else
-            f" The export has no handle time (`{HANDLE_TIME_COLUMN}`), so the effort per ticket "
+            " The export has no handle time, so the effort per ticket "
             f"is the {basis}: an assumption to confirm with the team, as resolution time "
             "is mostly waiting.")
     return (f"**{len(cand)} group{'s' if len(cand) > 1 else ''} of tickets** "
@@ -120,18 +125,38 @@ def _automation_rows(table: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def pareto_by(tickets: pd.DataFrame, service: str, start: pd.Timestamp,
+              end: pd.Timestamp) -> str:
+    """``category``, or ``subcategory`` when the service's tickets of the period fall in
+    fewer than MIN_PARETO_GROUPS categories and the export has subcategories."""
+    if "subcategory" not in tickets or not usable(tickets["subcategory"]):
+        return "category"
+    few = len(pareto(tickets, service, start, end)) < MIN_PARETO_GROUPS
+    return "subcategory" if few else "category"
+
+
 def show_pareto(tables: Ingested, params: Params, period: pd.Period | str, service: str,
-                *, by: str = "category") -> None:
-    """Which categories make up 80% of the service's tickets: a sentence and the chart."""
+                *, by: str | None = None) -> None:
+    """Which categories make up 80% of the service's tickets: a sentence and the chart.
+
+    ``by`` defaults to :func:`pareto_by`: categories, or subcategories when the
+    service has too few categories for a Pareto to say anything.
+    """
     svc, period, start, end = _context(params, period, service)
+    by = by or pareto_by(tables.tickets, service, start, end)
     table = pareto(tables.tickets, service, start, end, by=by)
     label = quarter_label(period)
-    display.show_markdown(pareto_text(table, svc.name, label))
+    plural = _PLURAL.get(by, f"{by.replace('_', ' ')} values")
+    text = pareto_text(table, svc.name, label)
+    if by == "subcategory":
+        text += (f" Subcategories, because the service's tickets fall in fewer than "
+                 f"{MIN_PARETO_GROUPS} categories.")
+    display.show_markdown(text)
     if int(table["tickets"].sum()):
         _show_figure(pareto_chart(
             table, title=f"Tickets opened in {label} by {by.replace('_', ' ')}",
-            subtitle=f"coloured: the {by.replace('_', ' ')} values that together make up "
-                     f"{PARETO_SHARE:.0%} of tickets; line: cumulative share"))
+            subtitle=f"coloured: the {plural} that together make up {PARETO_SHARE:.0%} of "
+                     "tickets; line: cumulative share"))
 
 
 def show_repeats(tables: Ingested, params: Params, period: pd.Period | str,

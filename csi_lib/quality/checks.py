@@ -20,7 +20,7 @@ Checks (``check`` ids; the ``family`` groups them):
   closure time of tickets in state "closed".
 - ``duplicates``: repeated ticket ids (excluded at ingest, first row kept).
 - ``impossible_order``: resolved or responded before opened (excluded at
-  ingest) and closed before resolved (kept).
+  ingest); ``closed_before_resolved``: the same for closure (kept).
 - ``over_a_year``: resolved after more than 365 days, or still open at the
   period end after more than 365 days (kept; usually never closed in the tool).
 - ``outliers``: resolution times far from their priority's typical value: the
@@ -57,8 +57,8 @@ QUALITY_COLUMNS = ["service", "check", "family", "description", "rows", "base", 
                    "severity", "weight", "points_lost"]
 
 # A check loses its whole weight once it hits this share of its rows; below it,
-# points are lost in proportion. 10%: a tenth of the rows wrong is enough to
-# move most KPIs by more than their quarter-on-quarter change.
+# points are lost in proportion. 10%: a tenth of the rows wrong can move a
+# KPI by more than a typical quarter-on-quarter change.
 SATURATION = 0.10
 # Weights (points out of 100) of the row checks; completeness weights below.
 WEIGHTS: Mapping[str, float] = {
@@ -66,6 +66,7 @@ WEIGHTS: Mapping[str, float] = {
     "impossible_order": 15.0,
     "no_service": 15.0,
     "excluded_other": 10.0,
+    "closed_before_resolved": 5.0,
     "over_a_year": 5.0,
     "outliers": 5.0,
     "after_period_end": 0.0,   # expected in every export taken after the period: information
@@ -97,15 +98,23 @@ _LIFECYCLE = {
     "closed_at": "tickets in state closed without a closure time",
 }
 _NOT_CHECKED = {"ticket_id", "source_row", "service"}
+_EXCLUSIONS = {
+    "duplicates": "repeated ticket id (excluded at ingest, first row kept)",
+    "impossible_order": "resolved or responded before opened (excluded at ingest)",
+    "no_service": "matches no service (excluded at ingest)",
+    "excluded_other": "excluded at ingest for another reason",
+}
+_FAMILIES = ("exclusions", "durations", "completeness", "period")
 
 SCORE_METHOD = (
     "The data-quality score starts at 100. Each check loses its weight in proportion to the "
     f"share of rows it hits, the whole weight from {SATURATION:.0%} of rows: points lost = "
     f"weight × min(1, share / {SATURATION:.2f}). Weights: duplicates, impossible time order "
-    "and rows matching no service 15 points each, other exclusions 10, durations over a year "
-    "5, resolution-time outliers 5, and the completeness of each column (priority, opened, "
-    "resolved 5; first response, category 4; caller 3; closed, channel, assignment group 2; "
-    "others 1). Events after the period end lose nothing. "
+    "and rows matching no service 15 points each, other exclusions 10, closed before "
+    "resolved, durations over a year and resolution-time outliers 5 each, and the "
+    "completeness of each column (priority, opened, resolved 5; first response, category 4; "
+    "caller 3; closed, channel, assignment group 2; others 1). Events after the period end "
+    "lose nothing. "
     f"{GOOD_SCORE:.0f} or more reads as good, {FAIR_SCORE:.0f} to {GOOD_SCORE:.0f} as fair, "
     "lower as poor."
 )
@@ -174,25 +183,32 @@ def _ticket_checks(tickets: pd.DataFrame, end: pd.Timestamp
     resolved = tickets["resolved_at"].notna() & (tickets["resolved_at"] < end)
     hours = ((tickets["resolved_at"] - tickets["opened_at"]) / _HOUR).where(resolved)
     age = (end - tickets["opened_at"]) / _HOUR
-    closed_early = (tickets["closed_at"] < tickets["resolved_at"]).fillna(False) \
-        if "closed_at" in tickets else pd.Series(False, index=tickets.index)
-    checks = [
-        (f"complete:{col}", "completeness", desc, hit, base)
-        for col, (hit, base, desc) in _completeness(tickets).items()
-    ]
-    checks += [
-        ("impossible_order", "durations",
-         "resolved or responded before opened (excluded at ingest), or closed before "
-         "resolved (kept)", closed_early.astype(bool), everyone),
+    closed_early = ((tickets["closed_at"] < tickets["resolved_at"]).fillna(False)
+                    if "closed_at" in tickets else ~everyone)
+    return [
+        *((f"complete:{col}", "completeness", desc, hit, base)
+          for col, (hit, base, desc) in _completeness(tickets).items()),
+        ("closed_before_resolved", "durations", "closed before it was resolved (kept)",
+         closed_early.astype(bool), everyone),
         ("over_a_year", "durations",
-         "resolved after more than 365 days, or open for more than 365 days at the period "
-         "end (kept)", ((hours > IMPOSSIBLE_H) | (~resolved & (age > IMPOSSIBLE_H))).astype(bool),
-         everyone),
+         ("resolved after more than 365 days, or open for more than 365 days at the period "
+          "end (kept)"),
+         ((hours > IMPOSSIBLE_H) | (~resolved & (age > IMPOSSIBLE_H))).astype(bool), everyone),
         ("outliers", "durations",
-         f"resolution time an outlier for its priority (robust z of log hours > {OUTLIER_Z:g}; "
-         "kept)", _outliers(tickets, hours), resolved.astype(bool)),
+         (f"resolution time an outlier for its priority (robust z of log hours > "
+          f"{OUTLIER_Z:g}; kept)"),
+         _outliers(tickets, hours), resolved.astype(bool)),
     ]
-    return checks
+
+
+def _exclusion_flags(excluded: pd.DataFrame) -> dict[str, pd.Series]:
+    """check -> which excluded ticket rows it covers, sorted by their ingest rule."""
+    rule = excluded["rule"].astype("string").fillna("")
+    dup = rule.str.contains(DUPLICATE_RULE, regex=False).astype(bool)
+    order = rule.str.contains(ORDER_RULE, regex=False).astype(bool)
+    nosvc = rule.str.contains(NO_SERVICE_RULE, regex=False).astype(bool)
+    return {"duplicates": dup, "impossible_order": order & ~dup, "no_service": nosvc & ~dup,
+            "excluded_other": ~(dup | order | nosvc)}
 
 
 # ---------------------------------------------------------------- the table
@@ -244,48 +260,28 @@ def quality_table(tables: Ingested, params: Params, period: pd.Period | str) -> 
     services = [s.id for s in params.services]
 
     scope = tickets.loc[tickets["opened_at"] < end]
+    every = [*services, ALL]
     rows: list[dict[str, object]] = []
-    checks = _ticket_checks(scope, end)
 
-    # Excluded ticket rows, attributed to a service through a kept ticket with their id.
+    for check, family, description, hit, base in _ticket_checks(scope, end):
+        hits = _counts(hit, scope["service"], services)
+        bases = _counts(base, scope["service"], services)
+        weight = (COMPLETENESS_WEIGHTS.get(check.removeprefix("complete:"), OTHER_COLUMN_WEIGHT)
+                  if family == "completeness" else WEIGHTS[check])
+        rows.extend(_row(s, check, family, description, hits[s], bases[s], weight)
+                    for s in every)
+
+    # Excluded ticket rows, traced to a service through a kept ticket with their id.
     ex = excluded.loc[excluded["table"] == "tickets"]
     owner = tickets.drop_duplicates("ticket_id").set_index("ticket_id")["service"]
     ex_service = ex["record_id"].map(owner).astype("string")
-    rule = ex["rule"].astype("string").fillna("")
-    dup = rule.str.contains(DUPLICATE_RULE, regex=False)
-    order = rule.str.contains(ORDER_RULE, regex=False)
-    nosvc = rule.str.contains(NO_SERVICE_RULE, regex=False)
-    ex_flags = {"duplicates": dup, "impossible_order": order, "no_service": nosvc,
-                "excluded_other": ~(dup | order | nosvc)}
     ex_total = _counts(pd.Series(True, index=ex.index), ex_service, services)
     kept_total = _counts(pd.Series(True, index=scope.index), scope["service"], services)
-    rows_base = {s: kept_total[s] + ex_total[s] for s in [*services, ALL]}
-
-    for check, family, description, hit, base in checks:
-        hits = _counts(hit, scope["service"], services)
-        bases = _counts(base, scope["service"], services)
-        extra = _counts(ex_flags[check], ex_service, services) if check in ex_flags else None
-        for s in [*services, ALL]:
-            n, b = hits[s], bases[s]
-            if extra is not None:  # excluded rows belong to both the hits and the base
-                n, b = n + extra[s], rows_base[s]
-            weight = COMPLETENESS_WEIGHTS.get(check.removeprefix("complete:"),
-                                              OTHER_COLUMN_WEIGHT) \
-                if family == "completeness" else WEIGHTS[check]
-            rows.append(_row(s, check, family, description, n, b, weight))
-
-    exclusion_checks = [
-        ("duplicates", "exclusions", "repeated ticket id (excluded at ingest, first row kept)"),
-        ("no_service", "exclusions", "matches no service (excluded at ingest)"),
-        ("excluded_other", "exclusions", "excluded at ingest for another reason"),
-    ]
-    for check, family, description in exclusion_checks:
-        hits = _counts(ex_flags[check], ex_service, services)
-        for s in [*services, ALL]:
-            if check == "no_service" and s != ALL:
-                continue
-            rows.append(_row(s, check, family, description, hits[s], rows_base[s],
-                             WEIGHTS[check]))
+    for check, flag in _exclusion_flags(ex).items():
+        hits = _counts(flag, ex_service, services)
+        rows.extend(_row(s, check, "exclusions", _EXCLUSIONS[check], hits[s],
+                         kept_total[s] + ex_total[s], WEIGHTS[check])
+                    for s in every if check != "no_service" or s == ALL)
 
     later = tickets["opened_at"] >= end
     for col in ("responded_at", "resolved_at", "closed_at"):
@@ -293,25 +289,20 @@ def quality_table(tables: Ingested, params: Params, period: pd.Period | str) -> 
             later = later | (tickets[col] >= end).fillna(False)
     hits = _counts(later.astype(bool), tickets["service"], services)
     bases = _counts(pd.Series(True, index=tickets.index), tickets["service"], services)
-    for s in [*services, ALL]:
-        rows.append(_row(s, "after_period_end", "period",
-                         "opened, or with a later event, after the period end: ignored or "
-                         "counted as still open by this period's KPIs (as-of rule)",
-                         hits[s], bases[s], WEIGHTS["after_period_end"]))
+    rows.extend(_row(s, "after_period_end", "period",
+                     "opened, or with a later event, after the period end: ignored or counted "
+                     "as still open by this period's KPIs (as-of rule)", hits[s], bases[s],
+                     WEIGHTS["after_period_end"]) for s in every)
 
-    order_of = {s: i for i, s in enumerate([*services, ALL])}
-    family_order = {"exclusions": 0, "durations": 1, "completeness": 2, "period": 3}
     table = pd.DataFrame(rows, columns=QUALITY_COLUMNS)
-    table = table.sort_values(
-        ["service", "family", "check"],
-        key=lambda c: c.map(order_of) if c.name == "service"
-        else c.map(family_order) if c.name == "family" else c,
-        kind="stable",
-    ).reset_index(drop=True)
-    return table.astype({"service": "string", "check": "string", "family": "string",
-                         "description": "string", "severity": "string",
-                         "rows": "int64", "base": "int64", "share": "float64",
-                         "weight": "float64", "points_lost": "float64"})
+    rank = {s: i for i, s in enumerate(every)}
+    family_rank = {f: i for i, f in enumerate(_FAMILIES)}
+    table = table.assign(_s=table["service"].map(rank), _f=table["family"].map(family_rank))
+    table = table.sort_values(["_s", "_f"], kind="stable").drop(columns=["_s", "_f"])
+    return table.reset_index(drop=True).astype({
+        **dict.fromkeys(("service", "check", "family", "description", "severity"), "string"),
+        "rows": "int64", "base": "int64", "share": "float64", "weight": "float64",
+        "points_lost": "float64"})
 
 
 def score(table: pd.DataFrame) -> pd.Series:

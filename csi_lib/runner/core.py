@@ -252,8 +252,12 @@ def _finish(cp: ClientPlan, summary: RunSummary, started: dt.datetime,
     order = {j.key: i for i, j in enumerate(cp.jobs)}
     summary.results.sort(key=lambda r: order[r.job.key])
     params = cp.params
-    load_kpis(params, params.period(cp.label), cp.client_dir.parent).to_csv(
-        cp.work / "kpis.csv", index=False)
+    quarter = params.period(cp.label)
+    load_kpis(params, quarter, cp.client_dir.parent).to_csv(cp.work / "kpis.csv", index=False)
+    from csi_lib.quality import quality_table
+
+    tables = load_tables(params, cp.client_dir.parent)
+    quality_table(tables, params, quarter).to_csv(cp.work / "data_quality.csv", index=False)
     write_index(cp.work, params, cp.label, summary.results)
     s = params.sources
     inputs = [cp.params_file] + [f for x in (s.tickets, s.changes, s.surveys) if x
@@ -295,11 +299,23 @@ def _publish(folder: Path, client_dir: Path, label: str, *, supersede: bool) -> 
     return target
 
 
+# Imported once by the fork server, so each worker starts with them loaded.
+WORKER_PRELOAD = ["csi_lib.runner.worker", "csi_lib.render", "pandas", "papermill",
+                  "jupyter_client", "nbformat"]
+
+
 def default_executor(jobs: int | None) -> cf.Executor:
-    """A pool of worker processes, one per core unless told otherwise."""
+    """A pool of worker processes, one per core unless told otherwise.
+
+    Workers fork from a clean server process rather than from this one, which may
+    hold threads (Typst's, a caller's) that a forked child would inherit half-dead.
+    """
     workers = jobs or os.cpu_count() or 1
-    # fork: workers start with the parent's imports (pandas, papermill) already done.
-    ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    if sys.platform == "linux":
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(WORKER_PRELOAD)
+    else:
+        ctx = multiprocessing.get_context("spawn")
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from csi_lib import catalogue
 from csi_lib.kpis import period_bounds
 from csi_lib.opportunities.automation import automation_candidates
 from csi_lib.opportunities.repeats import WINDOW_DAYS, repeat_clusters
@@ -23,16 +24,17 @@ from csi_lib.opportunities.selection import (
 from csi_lib.params import Params
 from csi_lib.periods import quarter_label
 
-__all__ = ["AUTOMATION_KPI", "MIN_CLUSTERS", "REPEAT_KPI", "SUGGESTION_COLUMNS",
-           "format_hours", "repeat_effort", "suggestions"]
+__all__ = ["AUTOMATION_KPI", "FALLBACK_KPI", "MIN_CLUSTERS", "REPEAT_KPI", "SUGGESTION_COLUMNS",
+           "format_hours", "linked_kpi", "repeat_effort", "suggestions"]
 
 # Repeat-incident suggestions need at least this many clusters in the period:
 # a handful of repeats happen by chance among busy callers.
 MIN_CLUSTERS = 5
-# The catalogue KPI each kind of suggestion aims to move: both take tickets
-# off the agents' queue.
-AUTOMATION_KPI = "volume"
-REPEAT_KPI = "volume"
+# The catalogue KPI each kind of suggestion aims to move; FALLBACK_KPI (both
+# take tickets off the agents' queue) when a catalogue lacks it.
+AUTOMATION_KPI = "self_service_share"
+REPEAT_KPI = "repeat_incident_rate"
+FALLBACK_KPI = "volume"
 SUGGESTION_COLUMNS = ["service", "title", "source", "linked_kpi", "evidence", "hours_freed"]
 
 
@@ -56,6 +58,11 @@ def repeat_effort(tickets: pd.DataFrame, service: str, start: pd.Timestamp, end:
     if sel.empty:
         return cap_h
     return effort((sel["resolved_at"] - sel["opened_at"]) / HOUR, handle_times(sel), cap_h)[0]
+
+
+def linked_kpi(kpi_id: str) -> str:
+    """``kpi_id`` when the catalogue defines it, else FALLBACK_KPI."""
+    return kpi_id if kpi_id in catalogue.CATALOGUE else FALLBACK_KPI
 
 
 def _what(row: pd.Series, keys: list[str]) -> str:
@@ -86,7 +93,7 @@ def suggestions(tickets: pd.DataFrame, params: Params, period: pd.Period | str) 
             rows.append({
                 "service": svc.id,
                 "title": f"Automate or move to self-service: {_what(r, keys)}, {svc.name}",
-                "source": "automation candidate", "linked_kpi": AUTOMATION_KPI,
+                "source": "automation candidate", "linked_kpi": linked_kpi(AUTOMATION_KPI),
                 "evidence": f"{r['tickets']:,} tickets resolved in {label}, median "
                             f"{format_hours(r['median_h'])} (middle half "
                             f"{format_hours(r['p25_h'])} to {format_hours(r['p75_h'])}); "
@@ -102,7 +109,7 @@ def suggestions(tickets: pd.DataFrame, params: Params, period: pd.Period | str) 
             rows.append({
                 "service": svc.id,
                 "title": f"Problem review of repeat incidents: {r[key]}, {svc.name}",
-                "source": "repeat incidents", "linked_kpi": REPEAT_KPI,
+                "source": "repeat incidents", "linked_kpi": linked_kpi(REPEAT_KPI),
                 "evidence": f"{r['repeats']:,} repeat incidents in {r['clusters']:,} clusters "
                             f"from {r['callers']:,} callers in {label} (same caller and "
                             f"{thing} within {WINDOW_DAYS} days), {r['repeat_share']:.0%} of "
