@@ -612,3 +612,21 @@ def test_the_runner_publishes_the_report_and_the_workbook(tmp_path: Path,
     assert "Executive summary" in text
     assert "Decision log" in text
     assert "<script>alert" in text  # shown as text, not run
+
+
+def test_opportunities_become_suggestions_marked_with_their_source() -> None:
+    from csi_lib.prioritise import suggest_opportunities
+
+    register = pd.DataFrame({"id": ["R-1"], "kpi": ["self_service_share"], "service": ["identity"],
+                             "other_services": [()], "status": ["approved"]})
+    opps = pd.DataFrame({
+        "service": ["identity", "network"], "title": ["Automate password reset", "Fix VPN"],
+        "source": ["automation candidate", "repeat incidents"],
+        "linked_kpi": ["self_service_share", "repeat_incident_rate"],
+        "evidence": ["229 tickets, median 0.4 h.", "34 clusters."], "hours_freed": [114.5, 34.5]})
+    out = suggest_opportunities(opps, register, "2026Q3")
+    assert list(out["rules"]) == ["automation candidate", "repeat incidents"]
+    assert list(out["covered_by"]) == ["R-1", ""]
+    assert out.loc[0, "title"] == "Automate password reset"
+    assert out.loc[1, "evidence"] == "34 clusters. About 34 agent hours a quarter could be freed."
+    assert suggest_opportunities(opps.iloc[0:0], register, "2026Q3").empty

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
         show_title,
         show_workbook,
     )
-    from csi_lib.prioritise.suggestions import suggest
+    from csi_lib.prioritise.suggestions import suggest, suggest_opportunities
     from csi_lib.prioritise.summary import summary_text
     from csi_lib.prioritise.template import write_register_template
     from csi_lib.prioritise.workbook import write_backlog_workbook
@@ -88,7 +88,7 @@ _LAZY = {
                  "show_services", "show_suggestions", "show_summary", "show_title",
                  "show_workbook"),
     "summary": ("summary_text",),
-    "suggestions": ("suggest",),
+    "suggestions": ("suggest", "suggest_opportunities"),
     "workbook": ("write_backlog_workbook",),
 }
 _WHERE = {name: module for module, names in _LAZY.items() for name in names}
@@ -136,6 +136,7 @@ __all__ = [
     "show_title",
     "show_workbook",
     "suggest",
+    "suggest_opportunities",
     "summary_text",
     "weighted_scores",
     "write_backlog",

@@ -34,7 +34,7 @@ from csi_lib.prioritise.scoring import (
     score_register,
     sensitivity,
 )
-from csi_lib.prioritise.suggestions import suggest
+from csi_lib.prioritise.suggestions import suggest, suggest_opportunities
 from csi_lib.prioritise.workbook import write_backlog_workbook
 
 if TYPE_CHECKING:
@@ -83,7 +83,10 @@ class Prioritisation:
 def prepare(params_file: str | Path, period: str | None, outputs: str | Path
             ) -> Prioritisation:
     """Read and check the register, score, rank and plan it, and carry the decision log."""
+    from csi_lib.data import load_tables  # noqa: PLC0415
+    from csi_lib.opportunities import suggestions as opportunity_suggestions  # noqa: PLC0415
     from csi_lib.params import load_params  # noqa: PLC0415 (params imports this package)
+    from csi_lib.periods import quarter_label  # noqa: PLC0415
 
     params = load_params(params_file)
     quarter = params.period(period)
@@ -98,8 +101,13 @@ def prepare(params_file: str | Path, period: str | None, outputs: str | Path
     plan = plan_quarter(scored, settings.capacity_hours)
     ranked = plan.rows.loc[plan.rows["rank"].notna()]
     sens = sensitivity(ranked, settings.weights, settings.sensitivity_step, settings.top_n)
+    tables = load_tables(params, outputs)
     triggers = _triggers(params, quarter, Path(outputs))
-    suggestions = suggest(triggers, register, {s.id: s.name for s in params.services})
+    suggestions = pd.concat([
+        suggest(triggers, register, {s.id: s.name for s in params.services}),
+        suggest_opportunities(opportunity_suggestions(tables.tickets, params, quarter),
+                              register, quarter_label(quarter)),
+    ], ignore_index=True)
     previous = previous_backlog(outputs, params.client.id, quarter)
     log = carry_log(read_log(previous) if previous else None,
                     quarter_decisions(plan.rows, quarter))
@@ -116,11 +124,9 @@ def _triggers(params: Params, quarter: pd.Period, outputs: Path) -> pd.DataFrame
     triggers = getattr(gaps, "triggers", None)
     if triggers is None:
         return None
-    from csi_lib.data import load_tables  # noqa: PLC0415
-    from csi_lib.kpis import kpi_table  # noqa: PLC0415
+    from csi_lib.data import load_kpis  # noqa: PLC0415
 
-    tables = load_tables(params, outputs)
-    kpis = kpi_table(tables.tickets, tables.changes, tables.surveys, params, quarter)
+    kpis = load_kpis(params, quarter, outputs)
     found = triggers(kpis, params, quarter)
     if not isinstance(found, pd.DataFrame):
         raise DataError(f"csi_lib.gaps.triggers returned {type(found).__name__}, not a DataFrame")

@@ -18,7 +18,7 @@ from csi_lib import catalogue
 from csi_lib.errors import DataError
 from csi_lib.prioritise.layout import ACTIVE
 
-__all__ = ["SUGGESTION_COLUMNS", "TRIGGER_COLUMNS", "suggest"]
+__all__ = ["SUGGESTION_COLUMNS", "TRIGGER_COLUMNS", "suggest", "suggest_opportunities"]
 
 TRIGGER_COLUMNS = ("service", "kpi", "rule", "since", "periods", "evidence", "raised_in")
 SUGGESTION_COLUMNS = ("id", "service", "kpi", "title", "rules", "since", "periods", "evidence",
@@ -64,6 +64,39 @@ def suggest(triggers: pd.DataFrame | None, register: pd.DataFrame,
             "periods": int(pd.to_numeric(group["periods"], errors="coerce").max())
             if pd.to_numeric(group["periods"], errors="coerce").notna().any() else None,
             "evidence": "; ".join(dict.fromkeys(_text(e) for e in group["evidence"] if _text(e))),
+            "covered_by": ", ".join(covered),
+        })
+    return pd.DataFrame(rows, columns=list(SUGGESTION_COLUMNS))
+
+
+def suggest_opportunities(opportunities: pd.DataFrame, register: pd.DataFrame,
+                          period: str) -> pd.DataFrame:
+    """Automation candidates and repeat-incident groups of the baseline as suggestions.
+
+    ``opportunities`` is :func:`csi_lib.opportunities.suggestions`' table; each row
+    becomes one suggestion, ``covered_by`` naming open initiatives of the register
+    already on that KPI and service.
+    """
+    if opportunities.empty:
+        return pd.DataFrame(columns=list(SUGGESTION_COLUMNS))
+    active = register.loc[register["status"].isin(ACTIVE)]
+    rows = []
+    for i, opp in enumerate(opportunities.itertuples(index=False), start=1):
+        covered = [
+            rid for rid, k, s, others in zip(active["id"], active["kpi"], active["service"],
+                                             active["other_services"], strict=True)
+            if k == opp.linked_kpi and (s == opp.service or opp.service in others)
+        ]
+        rows.append({
+            "id": f"O-{opp.service}-{i}",
+            "service": opp.service,
+            "kpi": opp.linked_kpi,
+            "title": _text(opp.title),
+            "rules": _text(opp.source),
+            "since": period,
+            "periods": None,
+            "evidence": f"{_text(opp.evidence)} About {opp.hours_freed:,.0f} agent hours "
+                        "a quarter could be freed.",
             "covered_by": ", ".join(covered),
         })
     return pd.DataFrame(rows, columns=list(SUGGESTION_COLUMNS))
