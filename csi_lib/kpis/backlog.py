@@ -1,0 +1,108 @@
+"""The open backlog at each period end: how many tickets, and how old.
+
+A ticket is open at a period's end when it was opened before that instant and
+not resolved before it. Each ticket is therefore open at a contiguous run of
+period ends, found by two binary searches; the counts per end are the running
+sum of +1 where a run starts and -1 where it stops, so tickets opened long
+before the table's first period still count and nothing loops over tickets.
+Aging buckets (ITIL incident management reviews the age of the open backlog)
+are the same runs cut by the ticket's age at each end.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from csi_lib.catalogue import AGE_BUCKETS, AGED_BACKLOG_DAYS
+from csi_lib.kpis.grid import Grid, instants, known_tickets, service_codes, table_grids
+from csi_lib.kpis.stats import Cells, wilson
+from csi_lib.params import Params
+
+__all__ = ["AGING_COLUMNS", "backlog_aging", "backlog_cells", "open_at_ends"]
+
+AGING_COLUMNS = ["service", "freq", "period", "period_start", "bucket", "n", "share"]
+_DAY = pd.Timedelta(days=1).value
+_NEVER = np.iinfo(np.int64).max
+
+
+def open_at_ends(grid: Grid, service: np.ndarray, opened: np.ndarray, resolved: np.ndarray,
+                 older: int = 0, younger: int | None = None) -> np.ndarray:
+    """Tickets open at each period end aged in (``older``, ``younger``] ns there, per cell.
+
+    ``opened`` and ``resolved`` are int64 UTC nanoseconds (NaT: not resolved).
+    """
+    ends = grid.ends
+    services, periods = grid.shape
+    resolved = np.where(resolved == np.iinfo(np.int64).min, _NEVER, resolved)
+    first = np.searchsorted(ends, opened + older, side="right")
+    stop = np.searchsorted(ends, resolved, side="right")
+    if younger is not None:
+        stop = np.minimum(stop, np.searchsorted(ends, opened + younger, side="right"))
+    ok = (service >= 0) & (first < stop)
+    width = periods + 1
+    size = services * width
+    steps = (np.bincount(service[ok] * width + first[ok], minlength=size)
+             - np.bincount(service[ok] * width + stop[ok], minlength=size))
+    return np.cumsum(steps.reshape(services, width), axis=1)[:, :periods].ravel()
+
+
+def _present(grid: Grid, service: np.ndarray) -> np.ndarray:
+    """Per cell: whether the service has any ticket at all (else its backlog is unknown)."""
+    services, periods = grid.shape
+    seen = np.bincount(service[service >= 0], minlength=services) > 0
+    return np.repeat(seen, periods)
+
+
+def backlog_cells(grid: Grid, service: np.ndarray, opened: np.ndarray, resolved: np.ndarray
+                  ) -> tuple[Cells, Cells]:
+    """The backlog count and the share of it older than AGED_BACKLOG_DAYS, per cell.
+
+    ``service`` codes and ``opened``/``resolved`` instants as for :func:`open_at_ends`.
+    """
+    total = open_at_ends(grid, service, opened, resolved)
+    aged = open_at_ends(grid, service, opened, resolved, older=AGED_BACKLOG_DAYS * _DAY)
+    nan = np.full(grid.size, np.nan)
+    backlog = Cells(np.where(_present(grid, service), total, np.nan), total, nan, nan.copy())
+    return backlog, wilson(aged, total)
+
+
+def backlog_aging(tickets: pd.DataFrame, params: Params, period: pd.Period) -> pd.DataFrame:
+    """The open backlog at each period end by age bucket (catalogue.AGE_BUCKETS).
+
+    One row per service, period (the months and quarters of
+    :func:`csi_lib.kpis.kpi_table` for ``period``, as known at its end) and
+    bucket, youngest first: ``n`` tickets and their ``share`` of that backlog
+    (NaN when nothing is open). Ages are (low, high]: a ticket exactly 1 day old
+    is in "up to 1 day".
+    """
+    t = known_tickets(tickets, params, period, ("service", "opened_at", "resolved_at"))
+    opened, resolved = instants(t["opened_at"]), instants(t["resolved_at"])
+    service = service_codes(t["service"], [s.id for s in params.services])
+    parts = []
+    for grid in table_grids(params, period):
+        total = open_at_ends(grid, service, opened, resolved)
+        low = 0
+        counts = []
+        for _, high in AGE_BUCKETS:
+            counts.append(open_at_ends(grid, service, opened, resolved, older=low * _DAY,
+                                       younger=None if high is None else high * _DAY))
+            low = high or 0
+        buckets = len(AGE_BUCKETS)
+        n = np.stack(counts, axis=-1).ravel()          # cell-major, then bucket
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(np.repeat(total, buckets) > 0, n / np.repeat(total, buckets),
+                             np.nan)
+        services, periods = grid.shape
+        parts.append(pd.DataFrame({
+            "service": pd.Series(np.repeat(grid.services, periods * buckets), dtype="string"),
+            "freq": grid.freq,
+            "period": pd.Series(np.tile(np.repeat(grid.labels(), buckets), services),
+                                dtype="string"),
+            "period_start": np.tile(np.repeat(grid.starts(), buckets), services),
+            "bucket": pd.Series(np.tile([b for b, _ in AGE_BUCKETS], grid.size),
+                                dtype="string"),
+            "n": n.astype(np.int64),
+            "share": share,
+        }))
+    return pd.concat(parts, ignore_index=True)[AGING_COLUMNS]

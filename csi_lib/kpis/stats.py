@@ -1,0 +1,208 @@
+"""Aggregates over grid cells, each with its count and a 95% confidence interval.
+
+Rates get the Wilson score interval (Wilson 1927; Brown, Cai & DasGupta 2001
+recommend it over the normal "Wald" interval, which fails for small n and
+for shares near 0% or 100%). Medians and percentiles get a percentile
+bootstrap (Efron & Tibshirani 1993, ch. 13) computed without resampling
+tickets: in a resample of n sorted values drawn with replacement, the k-th
+smallest is the ceil(n * U)-th smallest original value with
+U ~ Beta(k, n - k + 1) (the k-th order statistic of n uniforms), and the
+next one up is U + (1 - U) * Beta(1, n - k). Two Beta draws per resample
+thus give exactly the bootstrap distribution of a linearly interpolated
+quantile, whatever n is: the cost is cells x resamples, not tickets x
+resamples. Each (KPI, period) has its own seeded stream, so a period's
+interval is the same in every report that shows it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from statistics import NormalDist
+
+import numpy as np
+
+from csi_lib.catalogue import BOOTSTRAP_RESAMPLES, CI_LEVEL
+from csi_lib.kpis.grid import Grid
+
+__all__ = [
+    "BOOTSTRAP_SEED",
+    "Cells",
+    "Sorted",
+    "counted",
+    "counts",
+    "mean",
+    "proportion",
+    "quantile",
+    "ratio",
+    "sort_cells",
+    "wilson",
+]
+
+BOOTSTRAP_SEED = 20260930
+_Z = NormalDist().inv_cdf(0.5 + CI_LEVEL / 2)
+_TAILS = np.array([(1 - CI_LEVEL) / 2, 1 - (1 - CI_LEVEL) / 2])
+
+
+@dataclass(frozen=True)
+class Cells:
+    """One KPI over the cells of a grid: value, count it rests on, interval (NaN if none)."""
+
+    value: np.ndarray
+    n: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+
+
+def _nan(size: int) -> np.ndarray:
+    return np.full(size, np.nan)
+
+
+def counts(cells: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Rows (or the sum of ``weights``) per cell; rows with cell -1 are ignored."""
+    inside = cells >= 0
+    w = None if weights is None else weights[inside]
+    out = np.bincount(cells[inside], weights=w, minlength=size)
+    return out if weights is not None else out.astype(np.int64)
+
+
+def counted(n: np.ndarray) -> Cells:
+    """A count KPI: the count itself (NaN where nothing was counted), no interval."""
+    return Cells(np.where(n > 0, n, np.nan), n, _nan(len(n)), _nan(len(n)))
+
+
+def ratio(numerator: np.ndarray, n: np.ndarray) -> Cells:
+    """``numerator / n`` where ``n`` > 0, resting on ``n``; no interval."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(n > 0, numerator / np.maximum(n, 1), np.nan)
+    return Cells(value, n.astype(np.int64), _nan(len(n)), _nan(len(n)))
+
+
+def wilson(k: np.ndarray, n: np.ndarray) -> Cells:
+    """The share ``k / n`` with its Wilson score interval (NaN where ``n`` is 0)."""
+    n = n.astype(np.int64)
+    m = np.maximum(n, 1).astype(float)
+    p = k / m
+    z2 = _Z * _Z
+    denom = 1 + z2 / m
+    centre = (p + z2 / (2 * m)) / denom
+    half = _Z * np.sqrt(np.maximum(p * (1 - p) / m + z2 / (4 * m * m), 0.0)) / denom
+    # The interval always holds p; min/max only guard the last floating-point bit.
+    low = np.clip(np.minimum(centre - half, p), 0.0, 1.0)
+    high = np.clip(np.maximum(centre + half, p), 0.0, 1.0)
+    empty = n == 0
+    return Cells(np.where(empty, np.nan, p), n, np.where(empty, np.nan, low),
+                 np.where(empty, np.nan, high))
+
+
+def proportion(cells: np.ndarray, flag: np.ndarray, size: int) -> Cells:
+    """Share of rows with ``flag`` 1 among rows with a known flag (1 or 0; NaN unknown)."""
+    known = ~np.isnan(flag)
+    c = np.where(known, cells, -1)
+    return wilson(counts(c, size, np.where(known, flag, 0.0)), counts(c, size))
+
+
+def mean(cells: np.ndarray, values: np.ndarray, size: int) -> Cells:
+    """Mean of the known ``values`` per cell, no interval."""
+    known = ~np.isnan(values)
+    c = np.where(known, cells, -1)
+    n = counts(c, size)
+    total = counts(c, size, np.where(known, values, 0.0))
+    return ratio(total, n)
+
+
+@dataclass(frozen=True)
+class Sorted:
+    """Known values grouped by cell, ascending within each; ``start`` and ``n`` per cell."""
+
+    values: np.ndarray
+    start: np.ndarray
+    n: np.ndarray
+
+
+def sort_cells(cells: np.ndarray, values: np.ndarray, size: int,
+               order: np.ndarray | None = None) -> Sorted:
+    """Sort ``values`` by cell, then by value, dropping NaN and rows outside the grid.
+
+    ``order`` is ``np.argsort(values, kind="stable")`` when the caller already has it
+    (one sort of a column serves the monthly and the quarterly grid).
+    """
+    by_value = np.argsort(values, kind="stable") if order is None else order
+    c, v = cells[by_value], values[by_value]
+    keep = (c >= 0) & ~np.isnan(v)
+    c, v = c[keep], v[keep]
+    # A stable sort on small integer keys is a radix sort in numpy: linear time.
+    by_cell = np.argsort(c.astype(np.int16 if size < 2**15 else np.int32), kind="stable")
+    n = np.bincount(c, minlength=size).astype(np.int64)
+    start = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
+    return Sorted(v[by_cell], start, n)
+
+
+def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    # numpy's own linear interpolation (numpy.quantile, pandas quantile), so a
+    # median here equals theirs to the last bit.
+    diff = b - a
+    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+
+
+def _positions(n: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """0-based lower position and weight of the q-quantile of n sorted values (n >= 1)."""
+    h = (n - 1) * q
+    lo = np.floor(h).astype(np.int64)
+    return lo, h - lo
+
+
+def _quantile_values(s: Sorted, q: float) -> np.ndarray:
+    has = s.n > 0
+    if not has.any():
+        return _nan(len(s.n))
+    n = np.where(has, s.n, 1)
+    start = np.where(has, s.start, 0)
+    lo, frac = _positions(n, q)
+    a = s.values[start + lo]
+    b = s.values[start + np.minimum(lo + 1, n - 1)]
+    return np.where(has, _lerp(a, b, frac), np.nan)
+
+
+def _bootstrap(values: np.ndarray, start: np.ndarray, n: np.ndarray, q: float,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of the q-quantile for cells with n >= 1 (see the module doc)."""
+    b = BOOTSTRAP_RESAMPLES
+    lo, frac = _positions(n, q)
+    k = (lo + 1)[:, None]                      # 1-based rank of the lower order statistic
+    size = n[:, None].astype(float)
+    u1 = rng.beta(k, size - k + 1, size=(len(n), b))
+    two = (frac > 0)[:, None]                  # then k < n, so n - k >= 1
+    # Beta(1, m) by inversion, 1 - V ** (1 / m), cheaper than numpy's pair of gammas.
+    m = np.where(two, size - k, 1.0)
+    u2 = u1 + (1 - u1) * -np.expm1(np.log(rng.random((len(n), b))) / m)
+    r1 = np.clip(np.ceil(size * u1), 1, size).astype(np.int64)
+    r2 = np.where(two, np.clip(np.ceil(size * u2), 1, size).astype(np.int64), r1)
+    base = start[:, None] - 1
+    reps = _lerp(values[base + r1], values[base + r2], frac[:, None])
+    low, high = np.quantile(reps, _TAILS, axis=1)
+    return low, high
+
+
+def _stream(kpi_id: str, period: str) -> np.random.Generator:
+    return np.random.default_rng(
+        [BOOTSTRAP_SEED, zlib.crc32(kpi_id.encode()), zlib.crc32(period.encode())])
+
+
+def quantile(s: Sorted, q: float, grid: Grid, kpi_id: str) -> Cells:
+    """The q-quantile per cell with its bootstrap interval, resting on the values counted."""
+    value = _quantile_values(s, q)
+    low, high = _nan(grid.size), _nan(grid.size)
+    services, periods = grid.shape
+    for p, label in enumerate(grid.labels()):
+        cells = np.arange(services) * periods + p
+        cells = cells[s.n[cells] > 0]
+        if len(cells):
+            low[cells], high[cells] = _bootstrap(s.values, s.start[cells], s.n[cells], q,
+                                                 _stream(kpi_id, label))
+    # A percentile interval of a skewed sample can miss its own point estimate;
+    # widen it to hold the estimate, which is what a reader takes it to bracket.
+    known = ~np.isnan(value)
+    low[known] = np.minimum(low[known], value[known])
+    high[known] = np.maximum(high[known], value[known])
+    return Cells(value, s.n.copy(), low, high)

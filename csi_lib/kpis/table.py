@@ -1,0 +1,214 @@
+"""The long KPI table: every catalogue KPI per service, per month and per quarter.
+
+Each record is placed in a (service, period) cell of a grid by the time of the
+event a KPI is about (opened, first response, resolution, survey answer,
+change end); a KPI is then a bincount, a mean of flags or a quantile over the
+sorted values of each cell. Columns are turned into arrays once and shared by
+the monthly and the quarterly grid; nothing loops over tickets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from csi_lib import catalogue
+from csi_lib.catalogue import SATISFIED_MIN_SCORE
+from csi_lib.kpis.backlog import backlog_cells
+from csi_lib.kpis.grid import (
+    Grid,
+    as_of_view,
+    instants,
+    known_tickets,
+    period_bounds,
+    service_codes,
+    table_grids,
+)
+from csi_lib.kpis.measures import ticket_measures
+from csi_lib.kpis.stats import (
+    Cells,
+    counted,
+    counts,
+    mean,
+    proportion,
+    quantile,
+    ratio,
+    sort_cells,
+)
+from csi_lib.params import Params
+
+__all__ = ["CI_COLUMNS", "KPI_COLUMNS", "TABLE_COLUMNS", "kpi_table"]
+
+# The contract every reader of the table relies on ...
+KPI_COLUMNS = ["service", "freq", "period", "period_start", "kpi", "value", "n"]
+# ... and the 95% interval beside each value (NaN for counts, means and ratios).
+CI_COLUMNS = ["ci_low", "ci_high"]
+TABLE_COLUMNS = KPI_COLUMNS + CI_COLUMNS
+# Ticket columns any KPI reads; the rest of a wide export is not copied.
+TICKET_INPUTS = (
+    "ticket_id", "record_type", "service", "priority", "opened_at", "responded_at",
+    "resolved_at", "category", "cmdb_ci", "channel", "assignment_group", "tier",
+    "reassignment_count", "reopen_count", "caller", "knowledge",
+)
+# Share KPIs of tickets: KPI id -> (event the ticket is counted at, flag column).
+TICKET_SHARES = {
+    "sla_resolution": ("resolved_at", "met_resolution"),
+    "sla_response": ("responded_at", "met_response"),
+    "reopen_rate": ("resolved_at", "reopened"),
+    "reassignment_rate": ("resolved_at", "reassigned"),
+    "escalation_rate": ("resolved_at", "escalated"),
+    "fcr": ("resolved_at", "first_contact"),
+    "repeat_incident_rate": ("opened_at", "repeat"),
+    "knowledge_use_rate": ("resolved_at", "knowledge_used"),
+    "self_service_share": ("opened_at", "self_service"),
+}
+# Quantile KPIs of tickets: KPI id -> (event, duration column, quantile).
+TICKET_QUANTILES = {
+    "breach_overrun_p50_h": ("resolved_at", "overrun_h", 0.5),
+    "breach_overrun_p90_h": ("resolved_at", "overrun_h", 0.9),
+    "resolution_median_h": ("resolved_at", "resolution_h", 0.5),
+    "resolution_p90_h": ("resolved_at", "resolution_h", 0.9),
+    "response_median_h": ("responded_at", "response_h", 0.5),
+    "response_p90_h": ("responded_at", "response_h", 0.9),
+}
+
+
+def _flag(frame: pd.DataFrame, column: str,
+          test: Callable[[pd.Series], pd.Series] | None = None) -> np.ndarray:
+    """A column (or ``test`` of it) as 1.0 / 0.0, NaN where missing or absent."""
+    if column not in frame:
+        return np.full(len(frame), np.nan)
+    values = frame[column]
+    known = values.notna().to_numpy()
+    if test is not None:
+        values = test(values)
+    if pd.api.types.is_float_dtype(values.dtype):
+        flag = values.to_numpy(dtype=float)
+    else:
+        flag = pd.array(values, dtype="boolean").to_numpy(dtype=float, na_value=np.nan)
+    return np.where(known, flag, np.nan)
+
+
+@dataclass(frozen=True)
+class _Records:
+    """One table's columns as arrays: service codes, event instants, values, flags."""
+
+    service: np.ndarray
+    times: dict[str, np.ndarray]
+    data: dict[str, np.ndarray]
+    order: dict[str, np.ndarray]   # each value column's ascending order, computed once
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame, services: list[str], times: tuple[str, ...],
+           data: dict[str, np.ndarray], sorted_data: tuple[str, ...] = ()) -> _Records:
+        return cls(service_codes(frame["service"], services),
+                   {c: instants(frame[c]) for c in times}, data,
+                   {c: np.argsort(data[c], kind="stable") for c in sorted_data})
+
+    def cells(self, grid: Grid, time: str) -> np.ndarray:
+        return grid.cells(self.service, self.times[time])
+
+
+def _ticket_records(t: pd.DataFrame, services: list[str]) -> _Records:
+    values = {flag: _flag(t, flag) for _, flag in TICKET_SHARES.values()}
+    durations = {c for _, c, _ in TICKET_QUANTILES.values()}
+    values |= {c: t[c].to_numpy(dtype=float) for c in durations}
+    return _Records.of(t, services, ("opened_at", "resolved_at", "responded_at"), values,
+                       tuple(sorted(durations)))
+
+
+def _ticket_kpis(r: _Records, grid: Grid) -> dict[str, Cells]:
+    size = grid.size
+    cells = {c: r.cells(grid, c) for c in r.times}
+    n_opened, n_resolved = counts(cells["opened_at"], size), counts(cells["resolved_at"], size)
+    out = {
+        "volume": counted(n_opened),
+        "resolved_per_opened": ratio(n_resolved.astype(float), n_opened),
+        "resolution_mean_h": mean(cells["resolved_at"], r.data["resolution_h"], size),
+        "_resolved": counted(n_resolved),
+    }
+    out |= {kpi: proportion(cells[when], r.data[flag], size)
+            for kpi, (when, flag) in TICKET_SHARES.items()}
+    ordered = {(when, col): sort_cells(cells[when], r.data[col], size, r.order[col])
+               for when, col, _ in TICKET_QUANTILES.values()}
+    out |= {kpi: quantile(ordered[when, col], q, grid, kpi)
+            for kpi, (when, col, q) in TICKET_QUANTILES.items()}
+    out["backlog"], out["backlog_age_gt_30d"] = backlog_cells(
+        grid, r.service, r.times["opened_at"], r.times["resolved_at"])
+    return out
+
+
+def _survey_kpis(r: _Records, grid: Grid, n_resolved: np.ndarray) -> dict[str, Cells]:
+    cells = r.cells(grid, "answered_at")
+    return {
+        "csat_mean": mean(cells, r.data["score"], grid.size),
+        "csat_satisfied": proportion(cells, r.data["satisfied"], grid.size),
+        "csat_response_rate": ratio(counts(cells, grid.size).astype(float), n_resolved),
+    }
+
+
+def _change_kpis(r: _Records, grid: Grid) -> dict[str, Cells]:
+    cells = r.cells(grid, "actual_end")
+    return {kpi: proportion(cells, r.data[kpi], grid.size)
+            for kpi in ("change_success_rate", "emergency_change_share", "change_incident_rate")}
+
+
+def _long(grid: Grid, cells: dict[str, Cells]) -> pd.DataFrame:
+    """One row per (service, period, KPI), in that order, KPIs in catalogue order."""
+    ids = catalogue.ids()
+    missing = [k for k in ids if k not in cells]
+    if missing:  # a catalogue entry without a computation is a programming error
+        raise KeyError(f"KPIs in the catalogue but not computed: {missing}")
+    services, periods = grid.shape
+    k = len(ids)
+
+    def stacked(field: str) -> np.ndarray:
+        return np.stack([getattr(cells[i], field) for i in ids], axis=-1).ravel()
+
+    return pd.DataFrame({
+        "service": pd.Series(np.repeat(grid.services, periods * k), dtype="string"),
+        "freq": grid.freq,
+        "period": pd.Series(np.tile(np.repeat(grid.labels(), k), services), dtype="string"),
+        "period_start": np.tile(np.repeat(grid.starts(), k), services),
+        "kpi": pd.Series(np.tile(ids, services * periods), dtype="string"),
+        "value": stacked("value").astype("float64"),
+        "n": stacked("n").astype("int64"),
+        "ci_low": stacked("low").astype("float64"),
+        "ci_high": stacked("high").astype("float64"),
+    })
+
+
+def kpi_table(tickets: pd.DataFrame, changes: pd.DataFrame, surveys: pd.DataFrame,
+              params: Params, period: pd.Period) -> pd.DataFrame:
+    """Every catalogue KPI for every service, monthly and quarterly, as known at
+    the end of ``period``, for ``period`` and the ``history_quarters`` before it.
+
+    Columns: :data:`TABLE_COLUMNS` (shares as fractions; ``value`` NaN when
+    ``n`` is 0; ``ci_low``/``ci_high`` the 95% interval of rates and quantiles).
+    """
+    _, end = period_bounds(period, params.reporting.timezone)
+    services = [s.id for s in params.services]
+    t = ticket_measures(known_tickets(tickets, params, period, TICKET_INPUTS), params)
+    c = as_of_view(changes, end, born="actual_end", later=())
+    s = as_of_view(surveys, end, born="answered_at", later=())
+    score = s["score"].to_numpy(dtype=float, na_value=np.nan)
+    ticket_rec = _ticket_records(t, services)
+    survey_rec = _Records.of(s, services, ("answered_at",), {
+        "score": score,
+        "satisfied": np.where(np.isnan(score), np.nan, score >= SATISFIED_MIN_SCORE),
+    })
+    change_rec = _Records.of(c, services, ("actual_end",), {
+        "change_success_rate": _flag(c, "outcome", lambda v: v == "successful"),
+        "emergency_change_share": _flag(c, "change_type", lambda v: v == "emergency"),
+        "change_incident_rate": _flag(c, "caused_incident"),
+    })
+    parts = []
+    for grid in table_grids(params, period):
+        cells = _ticket_kpis(ticket_rec, grid)
+        cells |= _survey_kpis(survey_rec, grid, cells.pop("_resolved").n)
+        cells |= _change_kpis(change_rec, grid)
+        parts.append(_long(grid, cells))
+    return pd.concat(parts, ignore_index=True)[TABLE_COLUMNS]
