@@ -382,6 +382,17 @@ def test_a_control_signal_raises_a_review_only_when_it_points_the_wrong_way() ->
     assert gaps.triggers(better, params, Q3).empty
 
 
+def test_a_point_outside_the_limits_on_a_thin_basis_raises_no_review() -> None:
+    calm = [0.90, 0.92] * 6
+    spike = _monthly([0.91] * 3 + calm + [0.91, 0.91, 0.70], first="2025-04")
+    params = _params(kpi_targets={})
+    assert len(gaps.triggers(spike, params, Q3)) == 1          # 100 tickets behind it
+    thin = spike.assign(n=spike["n"].where(spike["period"] != "2026-09", 12))
+    assert gaps.triggers(thin, params, Q3).empty                # 12 tickets: noise
+    strict = params.model_copy(update={"gaps": gaps.GapSettings(min_basis=5)})
+    assert len(gaps.triggers(thin, strict, Q3)) == 1
+
+
 def test_triggers_never_read_later_periods_or_mutate_their_input() -> None:
     table = _monthly([0.95] * 9 + [0.95, 0.5, 0.5])       # two breaches up to Sep 2026
     poisoned = pd.concat([table, _monthly([0.1] * 6, first="2026-10")], ignore_index=True)

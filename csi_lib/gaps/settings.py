@@ -66,6 +66,9 @@ class GapSettings(BaseModel):
     # Months of history before the quarter under review used for control limits;
     # None = every month available.
     baseline_months: int | None = Field(12, ge=MIN_BASELINE_MONTHS)
+    # A single month outside the control limits raises a review only if its value
+    # rests on at least this many tickets, answers or changes.
+    min_basis: int = Field(30, ge=1)
 
     @field_validator("service_targets")
     @classmethod

@@ -60,7 +60,7 @@ class ControlChart:
     """One KPI's monthly series of one service, its limits and its signals."""
 
     kpi: str
-    points: pd.DataFrame    # period, period_start, value, moving_range, baseline, in_quarter
+    points: pd.DataFrame    # period, period_start, value, n, moving_range, baseline, in_quarter
     limits: Limits | None
     signals: pd.DataFrame   # SIGNAL_COLUMNS + reading ("better"/"worse"), current (bool)
     note: str = ""          # why there are no limits, when there are none
@@ -159,6 +159,7 @@ def control_chart(kpis: pd.DataFrame, service: str, kpi_id: str, period: pd.Peri
         "period": rows["period"].astype("string").to_numpy(),
         "period_start": starts,
         "value": values.to_numpy(),
+        "n": rows["n"].to_numpy(dtype="int64"),
         "moving_range": mr.to_numpy(),
         "baseline": in_base & kept,
         "in_quarter": starts >= q_first.start_time,

@@ -89,7 +89,7 @@ def triggers(kpis: pd.DataFrame, params: Params, period: pd.Period, *,
     for service in ids:
         for kpi_id in directional_kpis():
             chart = control_chart(kpis, service, kpi_id, period, params.gaps.baseline_months)
-            row = control_trigger(chart, service)
+            row = control_trigger(chart, service, params.gaps.min_basis)
             if row is not None:
                 rows.append(row)
     order = {(s, k): i for i, (s, k) in enumerate(
@@ -149,12 +149,22 @@ def _breaches(kpis: pd.DataFrame, params: Params, period: pd.Period,
     return out
 
 
-def control_trigger(chart: ControlChart, service: str) -> dict[str, object] | None:
+def control_trigger(chart: ControlChart, service: str,
+                    min_basis: int = 30) -> dict[str, object] | None:
     """The control-signal trigger row of one chart, or None when no wrong-way signal
-    is still present in the quarter."""
+    is still present in the quarter.
+
+    A single point outside the limits raises a review only when that month's value
+    rests on at least ``min_basis`` tickets (or answers, changes): a P90 of a dozen
+    breaches swings past any limit by chance. Runs and trends span many months
+    and always count.
+    """
     if chart.limits is None:
         return None
     bad = chart.signals.loc[chart.signals["current"] & (chart.signals["reading"] == "worse")]
+    basis = dict(zip(chart.points["period"].astype(str), chart.points["n"], strict=True))
+    thin = (bad["rule"] == OUTSIDE) & (bad["at"].astype(str).map(basis).fillna(0) < min_basis)
+    bad = bad.loc[~thin]
     if bad.empty:
         return None
     lim = chart.limits
