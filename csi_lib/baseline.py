@@ -21,6 +21,7 @@ from csi_lib.periods import quarter_label
 __all__ = [
     "Baseline",
     "kpi_summary",
+    "missing_kpis",
     "prepare",
     "quality_summary",
     "show_backlog",
@@ -74,14 +75,19 @@ def prepare(params_file: str | Path, period: str | None, service: str,
     return Baseline(params=params, period=quarter, service=svc, kpis=kpis, tables=tables)
 
 
-def kpi_summary(ctx: Baseline) -> pd.DataFrame:
-    """One row per KPI: this quarter, the previous one, the change, target and basis."""
+def kpi_summary(ctx: Baseline, kpi_ids: list[str] | None = None) -> pd.DataFrame:
+    """One row per KPI: this quarter with its 95% interval, the previous quarter, the
+    change, target and basis. KPIs the export cannot feed (no data in either quarter)
+    are left out; :func:`missing_kpis` names them."""
     now, before = ctx.quarter(ctx.label), ctx.quarter(ctx.previous_label)
     targets = ctx.params.kpi_targets
     rows = []
-    for kpi in catalogue.CATALOGUE.values():
+    for kpi_id in kpi_ids or catalogue.ids():
+        kpi = catalogue.get(kpi_id)
         value = now["value"].get(kpi.id, float("nan"))
         prev = before["value"].get(kpi.id, float("nan"))
+        if value != value and prev != prev:  # NaN in both: nothing to show
+            continue
         target = targets.get(kpi.id)
         status = "no target"
         if target is not None and value == value:
@@ -91,6 +97,8 @@ def kpi_summary(ctx: Baseline) -> pd.DataFrame:
         rows.append({
             "KPI": kpi.label,
             ctx.label: kpi.format(value),
+            "95% interval": kpi.format_interval(now["ci_low"].get(kpi.id, float("nan")),
+                                                now["ci_high"].get(kpi.id, float("nan"))),
             ctx.previous_label: kpi.format(prev),
             "Change": kpi.format_change(value, prev),
             "Trend": {True: "better", False: "worse", None: "–"}[better],
@@ -99,6 +107,15 @@ def kpi_summary(ctx: Baseline) -> pd.DataFrame:
             "Based on": f"{int(now['n'].get(kpi.id, 0)):,} {kpi.basis}",
         })
     return pd.DataFrame(rows)
+
+
+def missing_kpis(ctx: Baseline) -> list[str]:
+    """Labels of KPIs with no value in this or the previous quarter (the export lacks
+    what they need, e.g. a knowledge column)."""
+    now, before = ctx.quarter(ctx.label), ctx.quarter(ctx.previous_label)
+    return [catalogue.get(k).label for k in catalogue.ids()
+            if now["value"].get(k, float("nan")) != now["value"].get(k, float("nan"))
+            and before["value"].get(k, float("nan")) != before["value"].get(k, float("nan"))]
 
 
 def _movers(ctx: Baseline) -> list[tuple[float, str]]:
@@ -191,8 +208,18 @@ def show_summary(ctx: Baseline) -> None:
 
 
 def show_kpi_table(ctx: Baseline) -> None:
-    display.show_table(kpi_summary(ctx),
-                       caption=f"KPIs for {ctx.label} beside {ctx.previous_label}")
+    for section, kpi_ids in catalogue.sections().items():
+        table = kpi_summary(ctx, kpi_ids)
+        if not table.empty:
+            display.show_table(table, caption=f"{section}: {ctx.label} beside "
+                                              f"{ctx.previous_label}")
+    missing = missing_kpis(ctx)
+    if missing:
+        display.show_markdown(
+            "Not shown, as the export does not record what they need: "
+            + ", ".join(display.esc(m) for m in missing) + ". " + catalogue.INTERVAL_NOTE)
+    else:
+        display.show_markdown(catalogue.INTERVAL_NOTE)
 
 
 def show_trends(ctx: Baseline) -> None:
@@ -231,6 +258,4 @@ def show_data_quality(ctx: Baseline) -> None:
 
 
 def show_definitions() -> None:
-    rows = [{"KPI": k.label, "Unit": k.unit, "Better": k.direction, "Kind": k.kind,
-             "Timing": k.timing, "Method": k.method} for k in catalogue.CATALOGUE.values()]
-    display.show_table(pd.DataFrame(rows), caption="KPI definitions")
+    display.show_table(catalogue.definitions(), caption="KPI definitions")
