@@ -67,33 +67,26 @@ def timed(cmd: list[str], **kw: object) -> float:
 
 
 def naive_loop(params_file: Path, out: Path, notebooks: list[str]) -> tuple[float, int]:
-    """What a user without the runner writes: three CLI calls per report."""
-    from csi_lib.params import load_params
-    from csi_lib.runner import NOTEBOOKS
+    """What a user without the runner writes: three CLI calls per report, for the same
+    reports the runner plans."""
+    from csi_lib.runner import plan_client
 
-    params = load_params(params_file)
+    cp = plan_client(params_file, "2026Q3", outputs=out.parent / "outputs",
+                     notebooks_dir=ROOT / "notebooks", notebooks=notebooks)
     bindir = Path(sys.executable).parent
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     start = time.perf_counter()
-    count = 0
-    for name in notebooks:
-        targets = [None] if NOTEBOOKS[name].scope == "client" else [s.id for s in params.services]
-        for service in targets:
-            stem = out / f"{name}-{service or 'client'}"
-            cmd = [str(bindir / "papermill"), str(ROOT / "notebooks" / f"{name}.ipynb"),
-                   f"{stem}.ipynb", "--cwd", str(ROOT / "notebooks"),
-                   "-p", "params_file", str(params_file), "-p", "period", "2026Q3",
-                   "-p", "outputs", str(out.parent / "outputs")]
-            if service:
-                cmd += ["-p", "service", service]
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            subprocess.run([str(bindir / "jupyter"), "nbconvert", "--to", "html",
-                            "--no-input", f"{stem}.ipynb"], check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            subprocess.run([str(bindir / "csi"), "render", f"{stem}.ipynb", "--pdf",
-                            f"{stem}.pdf"], check=True, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL)
-            count += 1
-    return time.perf_counter() - start, count
+    for job in cp.jobs:
+        stem = out / f"{job.notebook}-{job.service or 'client'}"
+        cmd = [str(bindir / "papermill"), job.source, f"{stem}.ipynb", "--cwd", job.cwd]
+        for name, value in job.parameters.items():
+            cmd += ["-p", name, value]
+        subprocess.run(cmd, check=True, **quiet)
+        subprocess.run([str(bindir / "jupyter"), "nbconvert", "--to", "html", "--no-input",
+                        f"{stem}.ipynb"], check=True, **quiet)
+        subprocess.run([str(bindir / "csi"), "render", f"{stem}.ipynb", "--pdf", f"{stem}.pdf"],
+                       check=True, **quiet)
+    return time.perf_counter() - start, len(cp.jobs)
 
 
 def floor_per_report(repeats: int = 3) -> float:
@@ -124,7 +117,9 @@ def main() -> None:
     from csi_lib.params import load_params
     from csi_lib.runner import NOTEBOOKS
 
-    notebooks = args.notebooks or list(NOTEBOOKS)
+    # Per-client notebooks need the client's register and questionnaires, which a
+    # synthetic client has not: the benchmark runs the per-service reports.
+    notebooks = args.notebooks or [n for n, s in NOTEBOOKS.items() if s.scope == "service"]
     folder = args.keep or Path(tempfile.mkdtemp(prefix="csi-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     params_file = build_client(folder, args.services)

@@ -130,8 +130,8 @@ def _movers(ctx: Baseline) -> list[tuple[float, str]]:
             continue
         sign = 1 if kpi.direction == "higher" else -1
         gain = sign * (v - p) / abs(p)
-        out.append((gain, f"{kpi.label.lower()} {kpi.format(p)} → {kpi.format(v)} "
-                          f"({kpi.format_change(v, p)})"))
+        out.append((gain, (f"{kpi.label.lower()} {kpi.format(p)} → {kpi.format(v)} "
+                           f"({kpi.format_change(v, p)})")))
     return sorted(out)
 
 
@@ -140,8 +140,8 @@ def summary_text(ctx: Baseline) -> str:
     now = ctx.quarter(ctx.label)
     name = display.esc(ctx.service.name)
     vol = catalogue.get("volume")
-    lines = [f"**{name}** handled **{vol.format(now['value'].get('volume'))} tickets** "
-             f"opened in {ctx.label}."]
+    lines = [(f"**{name}** handled **{vol.format(now['value'].get('volume'))} tickets** "
+              f"opened in {ctx.label}.")]
     sla = catalogue.get("sla_resolution")
     target = ctx.params.kpi_targets.get("sla_resolution")
     sla_v = now["value"].get("sla_resolution")

@@ -156,5 +156,5 @@ def load_kpis(params: Params, period: pd.Period, outputs: Path | str,
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     table.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    tmp.replace(path)
     return table

@@ -114,7 +114,7 @@ def show_table(df: pd.DataFrame, *, caption: str | None = None, index: bool = Fa
 
 def _display(bundle: dict[str, str]) -> None:
     # Imported here: IPython is only needed inside a kernel, not to build bundles.
-    from IPython.display import display  # noqa: PLC0415
+    from IPython.display import display
 
     display(bundle, raw=True)
 

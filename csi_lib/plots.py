@@ -95,12 +95,12 @@ def set_theme() -> None:
     """
     mpl.rcParams.update(_rc())
     try:
-        from IPython import get_ipython  # noqa: PLC0415 (optional: absent from batch tools)
+        from IPython import get_ipython
     except ImportError:
         return
     shell = get_ipython()
     if shell is not None and hasattr(shell, "display_formatter"):
-        from IPython.core.pylabtools import select_figure_formats  # noqa: PLC0415
+        from IPython.core.pylabtools import select_figure_formats
 
         # One PNG per figure: Typst embeds PNG, and SVG or PDF copies would
         # double the size of every executed notebook.

@@ -161,7 +161,7 @@ def verify(folder: Path) -> list[str]:
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    tmp.replace(path)
 
 
 def _page(title: str, heading: str, meta: str, head: list[str], rows: list[list[str]]) -> str:
@@ -198,9 +198,10 @@ def write_overviews(outputs: Path) -> None:
             f"{name} — CSI reports", f"{name}: CSI reports",
             f"{len(periods)} published period(s); revisions (-r2, -r3) are reruns",
             ["Period", "Reports", "Published (UTC)"], rows))
+        latest = periods[0][0]
         clients.append([f'<a href="{e(client_dir.name)}/index.html">{e(name)}</a>',
-                        f'<a href="{e(client_dir.name)}/{e(periods[0][0])}/index.html">'
-                        f"{e(periods[0][0])}</a>", str(len(periods))])
+                        f'<a href="{e(client_dir.name)}/{e(latest)}/index.html">{e(latest)}</a>',
+                        str(len(periods))])
     _write_atomic(outputs / "index.html", _page(
         "CSI reports — portfolio", "CSI reports: all clients", f"{len(clients)} client(s)",
         ["Client", "Latest period", "Periods"], clients))

@@ -228,8 +228,8 @@ def _visible(nb: nbformat.NotebookNode, meta: ReportMeta) -> nbformat.NotebookNo
 @cache
 def _html_exporter() -> HTMLExporter:
     # Imported on first use: nbconvert takes a noticeable share of a second to import.
-    from nbconvert import HTMLExporter  # noqa: PLC0415
-    from traitlets.config import Config  # noqa: PLC0415
+    from nbconvert import HTMLExporter
+    from traitlets.config import Config
 
     base = _templates_dir() / "html"
     if not (base / "csi" / "index.html.j2").is_file():
@@ -270,7 +270,7 @@ def _typst_compiler() -> Compiler:
 
 @cache
 def _typst_compiler_for(pid: int) -> Compiler:  # noqa: ARG001 - the cache key
-    import typst  # noqa: PLC0415
+    import typst
 
     # DejaVu Sans ships inside matplotlib on every machine that runs the kit and
     # matches the charts; system fonts stay available for scripts it lacks.
@@ -286,7 +286,7 @@ def _font_paths() -> list[str]:
 
 
 def _pandoc_typst(markdown: str, meta: ReportMeta) -> str:
-    import pypandoc  # noqa: PLC0415
+    import pypandoc
 
     markdown, shift = _number_sections(markdown)
     try:

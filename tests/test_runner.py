@@ -426,9 +426,8 @@ def test_kpi_table_of_period_is_not_changed_by_later_data() -> None:
 
 
 def test_a_changed_questionnaire_changes_the_maturity_job_key(tmp_path: Path) -> None:
-    from csi_lib.runner.core import plan_client
-
     from csi_lib.maturity import ensure_demo_questionnaires
+    from csi_lib.runner.core import plan_client
 
     params = load_params(DEMO)
     ensure_demo_questionnaires(params)

@@ -72,9 +72,9 @@ def prepare(params_file: str | Path, period: str | None, service: str,
     """Load params and data (from the ingest cache when fresh), compute the KPIs as
     known at the quarter's end and build the report."""
     # Imported here: csi_lib.params imports this package for GapSettings.
-    from csi_lib.data import load_tables  # noqa: PLC0415
-    from csi_lib.kpis import kpi_table  # noqa: PLC0415
-    from csi_lib.params import load_params  # noqa: PLC0415
+    from csi_lib.data import load_tables
+    from csi_lib.kpis import kpi_table
+    from csi_lib.params import load_params
 
     params = load_params(params_file)
     validate_targets(params)

@@ -47,7 +47,7 @@ CHARTS_PER_FIGURE = 6     # three rows of two: a figure that fits one PDF page
 
 def _show_figure(fig: object) -> None:
     # The inline backend turns a Figure into image/png, which both reports embed.
-    from IPython.display import display as ipy_display  # noqa: PLC0415
+    from IPython.display import display as ipy_display
 
     ipy_display(fig)
 
@@ -69,13 +69,13 @@ def show_gap_table(ctx: GapContext) -> None:
 
 
 def show_gap_chart(ctx: GapContext) -> None:
-    from csi_lib.gaps.charts import gap_figure  # noqa: PLC0415 (matplotlib on first use)
+    from csi_lib.gaps.charts import gap_figure
 
     _show_figure(gap_figure(ctx.gaps, ctx.params.gaps.tolerance, ctx.label))
 
 
 def show_control_charts(ctx: GapContext) -> None:
-    from csi_lib.gaps.charts import xmr_figure  # noqa: PLC0415 (matplotlib on first use)
+    from csi_lib.gaps.charts import xmr_figure
 
     charts = [c for c in ctx.charts.values() if c.points["value"].notna().any()]
     if not charts:

@@ -24,7 +24,7 @@ ACTIONS = ("excluded", "flagged", "folded", "skipped")
 EXAMPLES = 5
 
 
-def issue(table: str, file: Path | str, column: str, rule: str, action: str,  # noqa: PLR0917
+def issue(table: str, file: Path | str, column: str, rule: str, action: str,
           lines: Sequence[int] | pd.Series | np.ndarray, fix: str) -> dict[str, object]:
     """One row of the issues table for the export rows on ``lines``."""
     if action not in ACTIONS:

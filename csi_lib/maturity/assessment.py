@@ -101,7 +101,7 @@ def prepare(params_file: str | Path, period: str | None, service: str = "") -> A
     ``service`` scores one service of questionnaires that have a Service
     column; "" scores the whole client (all rows pooled).
     """
-    from csi_lib.params import load_params  # noqa: PLC0415 (params imports this package)
+    from csi_lib.params import load_params
 
     params = load_params(params_file)
     quarter = params.period(period)

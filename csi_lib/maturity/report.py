@@ -180,7 +180,7 @@ def todo_table(ctx: Assessment) -> pd.DataFrame:
 
 
 def _show_figure(fig: object, alt: str) -> None:
-    from IPython.display import display as ipy_display  # noqa: PLC0415
+    from IPython.display import display as ipy_display
 
     ipy_display(fig, metadata={"image/png": {"alt": alt}})
 

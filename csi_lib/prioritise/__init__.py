@@ -95,7 +95,6 @@ _WHERE = {name: module for module, names in _LAZY.items() for name in names}
 
 __all__ = [
     "COLUMNS",
-    "input_files",
     "CRITERIA",
     "STATUSES",
     "Plan",
@@ -109,6 +108,7 @@ __all__ = [
     "ensure_demo_register",
     "find_cycle",
     "impact_effort_matrix",
+    "input_files",
     "moved_weights",
     "plan_quarter",
     "prepare",

@@ -83,10 +83,10 @@ class Prioritisation:
 def prepare(params_file: str | Path, period: str | None, outputs: str | Path
             ) -> Prioritisation:
     """Read and check the register, score, rank and plan it, and carry the decision log."""
-    from csi_lib.data import load_tables  # noqa: PLC0415
-    from csi_lib.opportunities import suggestions as opportunity_suggestions  # noqa: PLC0415
-    from csi_lib.params import load_params  # noqa: PLC0415 (params imports this package)
-    from csi_lib.periods import quarter_label  # noqa: PLC0415
+    from csi_lib.data import load_tables
+    from csi_lib.opportunities import suggestions as opportunity_suggestions
+    from csi_lib.params import load_params
+    from csi_lib.periods import quarter_label
 
     params = load_params(params_file)
     quarter = params.period(period)
@@ -119,12 +119,12 @@ def prepare(params_file: str | Path, period: str | None, outputs: str | Path
 
 def _triggers(params: Params, quarter: pd.Period, outputs: Path) -> pd.DataFrame | None:
     """The gap analysis' improvement-review triggers; None where the kit has no gap analysis."""
-    from csi_lib import gaps  # noqa: PLC0415
+    from csi_lib import gaps
 
     triggers = getattr(gaps, "triggers", None)
     if triggers is None:
         return None
-    from csi_lib.data import load_kpis  # noqa: PLC0415
+    from csi_lib.data import load_kpis
 
     kpis = load_kpis(params, quarter, outputs)
     found = triggers(kpis, params, quarter)

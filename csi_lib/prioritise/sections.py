@@ -31,7 +31,7 @@ _LIVE = ("committed", "in plan", "did not fit", "blocked", "below threshold")
 
 
 def _figure(fig: object) -> None:
-    from IPython.display import display as ipy_display  # noqa: PLC0415 (kernel only)
+    from IPython.display import display as ipy_display
 
     ipy_display(fig)
 

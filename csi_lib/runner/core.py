@@ -178,7 +178,7 @@ def plan_client(params_file: Path, period: str | None, *, outputs: Path, noteboo
     if options.force:
         return cp
     # Resume from this period's unfinished work first, then reuse the latest revision.
-    sources = [cp.work] + revisions(cp.client_dir, label)[::-1]
+    sources = [cp.work, *revisions(cp.client_dir, label)[::-1]]
     for folder in sources:
         records = _records(folder) if folder.is_dir() else {}
         for job in jobs:
@@ -213,7 +213,7 @@ def _write_record(work: Path, result: JobResult) -> None:
     jobs_dir.mkdir(parents=True, exist_ok=True)
     tmp = jobs_dir / f".{result.job.record}.tmp"
     tmp.write_text(json.dumps(result.to_json()))
-    os.replace(tmp, jobs_dir / result.job.record)  # a record exists only once complete
+    tmp.replace(jobs_dir / result.job.record)  # a record exists only once complete
 
 
 def _prepare_work(cp: ClientPlan) -> list[JobResult]:
@@ -348,7 +348,7 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
                 continue
             todo = cp.to_run
             progress.add(len(cp.jobs))
-            for r in summary.results:
+            for _ in summary.results:
                 progress.finished(True, reused=True)
             log(f"{cp.client} {cp.label}: {len(todo)} to run, {len(cp.jobs) - len(todo)} "
                 f"unchanged; {len(tables.excluded):,} export rows excluded at ingest")
@@ -359,7 +359,7 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
                 pending[future] = (cp, job)
             if not todo:
                 _finish(cp, summary, started, options)
-        running_names = lambda: [pending[f][1].name for f in pending if f.running()]  # noqa: E731
+        running_names = lambda: [pending[f][1].name for f in pending if f.running()]
         while pending:
             done, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
             for future in done:

@@ -136,7 +136,7 @@ class JobResult:
 
 
 @cache
-def _declared(path: str, mtime_ns: int) -> frozenset[str]:
+def _declared(path: str, mtime_ns: int) -> frozenset[str]:  # noqa: ARG001 - cache key
     return frozenset(papermill.inspect_notebook(path))
 
 

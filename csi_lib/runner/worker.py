@@ -15,6 +15,7 @@ limit has its kernel killed with its whole process group.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import multiprocessing.util
 import os
@@ -140,10 +141,9 @@ def _sync(value: Any) -> Any:
 
 
 def _kill(km: Any) -> None:
-    try:
-        _sync(km.shutdown_kernel(now=True))  # SIGKILL to the kernel's process group
-    except Exception:  # noqa: BLE001 - already dead is fine
-        pass
+    # SIGKILL to the kernel's process group; a kernel already dead is fine.
+    with contextlib.suppress(Exception):
+        _sync(km.shutdown_kernel(now=True))
 
 
 def start_kernel(cwd: str, factory: Callable[[], Any] | None = None,
@@ -160,7 +160,7 @@ def start_kernel(cwd: str, factory: Callable[[], Any] | None = None,
             km = AsyncKernelManager(kernel_name="python3", transport="ipc")
             # IPC socket paths are relative to the process that opens them and the
             # kernel runs in the notebooks' folder: give them an absolute home.
-            km.ip = os.path.join(os.environ["JUPYTER_RUNTIME_DIR"], f"kernel-{uuid.uuid4().hex}")
+            km.ip = str(Path(os.environ["JUPYTER_RUNTIME_DIR"]) / f"kernel-{uuid.uuid4().hex}")
             return km
 
     errors = []
@@ -176,7 +176,8 @@ def start_kernel(cwd: str, factory: Callable[[], Any] | None = None,
 
 
 async def _start(km: Any, cwd: str) -> None:
-    with open(os.devnull, "w") as devnull:
+    # The kernel's own chatter (e.g. ipykernel's transport notice) is not the report's.
+    with Path(os.devnull).open("w") as devnull:  # noqa: ASYNC230 - opening /dev/null
         await _maybe(km.start_kernel(cwd=cwd, stderr=devnull))
     kc = km.client()
     kc.start_channels()
@@ -305,7 +306,7 @@ def run_job(job: Job, work: str, cell_timeout: int = 600, notebook_timeout: int 
     files = [f"{job.notebook}.{ext}" for ext in ("ipynb", "html", "pdf")]
     if job.wants_report_dir:
         for extra_file in sorted(extra_dir.iterdir()):
-            os.replace(extra_file, out_dir / extra_file.name)
+            extra_file.replace(out_dir / extra_file.name)
             files.append(extra_file.name)
         shutil.rmtree(extra_dir, ignore_errors=True)
     return JobResult(job, True, time.perf_counter() - started, files=tuple(files), timings=timings)
