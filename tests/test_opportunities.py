@@ -386,3 +386,15 @@ def test_a_service_with_few_categories_gets_a_pareto_of_subcategories(
     assert "**1 of 2 subcategories** make up 90%" in shown[0]["text/markdown"]
     opp.show_automation(tables, params, "2026Q3", "mail")
     assert "No ticket was resolved in the period" in shown[-1]["text/markdown"]
+
+
+def test_an_export_without_callers_or_categories_says_so_instead_of_failing() -> None:
+    from csi_lib.opportunities.selection import lacks
+
+    bare = pd.DataFrame({"ticket_id": ["A"], "service": ["net"], "opened_at": [pd.NaT]})
+    assert "no callers" in lacks(bare, "repeats")
+    assert "no ticket categories" in lacks(bare, "pareto")
+    assert "automation candidates cannot" in lacks(bare, "automation")
+    with_caller = bare.assign(caller="p-1", cmdb_ci="CI-9")
+    assert lacks(with_caller, "repeats") is None
+    assert lacks(bare.assign(category=pd.Series([pd.NA], dtype="string")), "pareto") is not None

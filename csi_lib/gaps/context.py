@@ -72,16 +72,16 @@ def prepare(params_file: str | Path, period: str | None, service: str,
     """Load params and data (from the ingest cache when fresh), compute the KPIs as
     known at the quarter's end and build the report."""
     # Imported here: csi_lib.params imports this package for GapSettings.
-    from csi_lib.data import load_tables
-    from csi_lib.kpis import kpi_table
+    from csi_lib.data import load_kpis
     from csi_lib.params import load_params
 
     params = load_params(params_file)
     validate_targets(params)
     quarter = params.period(period)
     params.service(service)
-    tables = load_tables(params, outputs)
-    kpis = kpi_table(tables.tickets, tables.changes, tables.surveys, params, quarter)
+    # The KPI table of the quarter is cached: every notebook of the client reads the
+    # same figures without computing them again.
+    kpis = load_kpis(params, quarter, outputs)
     return build(params, kpis, quarter, service)
 
 

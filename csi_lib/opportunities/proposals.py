@@ -20,6 +20,7 @@ from csi_lib.opportunities.selection import (
     effort,
     handle_times,
     labels,
+    lacks,
 )
 from csi_lib.params import Params
 from csi_lib.periods import quarter_label
@@ -86,8 +87,11 @@ def suggestions(tickets: pd.DataFrame, params: Params, period: pd.Period | str) 
     start, end = period_bounds(period, params.reporting.timezone)
     label = quarter_label(period)
     rows: list[dict[str, object]] = []
+    can_automate = lacks(tickets, "automation") is None
+    can_repeat = lacks(tickets, "repeats") is None
     for svc in params.services:
-        auto = automation_candidates(tickets, svc.id, start, end)
+        auto = (automation_candidates(tickets, svc.id, start, end) if can_automate
+                else pd.DataFrame())
         keys = [k for k in ("category", "subcategory") if k in auto.columns]
         for _, r in auto.iterrows():
             rows.append({
@@ -101,6 +105,8 @@ def suggestions(tickets: pd.DataFrame, params: Params, period: pd.Period | str) 
                             f"({r['effort_basis']})",
                 "hours_freed": float(r["hours_freed"]),
             })
+        if not can_repeat:
+            continue
         reps = repeat_clusters(tickets, svc.id, start, end)
         key = str(reps.columns[0])
         thing = "configuration item" if key == "cmdb_ci" else "category"

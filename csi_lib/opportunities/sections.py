@@ -20,7 +20,7 @@ from csi_lib.opportunities.automation import (
 from csi_lib.opportunities.concentration import PARETO_SHARE, pareto, pareto_chart
 from csi_lib.opportunities.proposals import format_hours
 from csi_lib.opportunities.repeats import WINDOW_DAYS, repeat_clusters
-from csi_lib.opportunities.selection import usable
+from csi_lib.opportunities.selection import lacks, usable
 from csi_lib.params import Params, Service
 from csi_lib.periods import quarter_label
 
@@ -143,6 +143,9 @@ def show_pareto(tables: Ingested, params: Params, period: pd.Period | str, servi
     service has too few categories for a Pareto to say anything.
     """
     svc, period, start, end = _context(params, period, service)
+    if by is None and (reason := lacks(tables.tickets, "pareto")):
+        display.show_markdown(f"Not shown: {reason}.")
+        return
     by = by or pareto_by(tables.tickets, service, start, end)
     table = pareto(tables.tickets, service, start, end, by=by)
     label = quarter_label(period)
@@ -164,6 +167,9 @@ def show_repeats(tables: Ingested, params: Params, period: pd.Period | str,
     """Repeat incidents by category (or configuration item): a sentence and a table."""
     svc, period, start, end = _context(params, period, service)
     t = tables.tickets
+    if reason := lacks(t, "repeats"):
+        display.show_markdown(f"Not shown: {reason}.")
+        return
     table = repeat_clusters(t, svc.id, start, end)
     mine = t.loc[(t["service"] == svc.id) & (t["opened_at"] >= start) & (t["opened_at"] < end)]
     if "record_type" in mine:
@@ -188,6 +194,9 @@ def show_automation(tables: Ingested, params: Params, period: pd.Period | str,
                     service: str) -> None:
     """Automation candidates with the agent hours they would free: sentences and a table."""
     svc, period, start, end = _context(params, period, service)
+    if reason := lacks(tables.tickets, "automation"):
+        display.show_markdown(f"Not shown: {reason}.")
+        return
     table = automation_candidates(tables.tickets, svc.id, start, end, all_rows=True)
     display.show_markdown(automation_text(table))
     if table["candidate"].any():

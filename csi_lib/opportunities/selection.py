@@ -18,6 +18,22 @@ EFFORT_CAP_H = 0.5
 HANDLE_TIME_COLUMN = "handle_time_h"  # hours of agent effort per ticket, when an export has it
 
 
+def lacks(tickets: pd.DataFrame, opportunity: str) -> str | None:
+    """Why the export cannot show ``opportunity`` ("pareto", "repeats", "automation"),
+    or None when it has the columns that opportunity needs."""
+    if opportunity == "repeats":
+        if "caller" not in tickets or not tickets["caller"].notna().any():
+            return "the export records no callers, so repeat incidents cannot be traced"
+        if not any(c in tickets and tickets[c].notna().any() for c in ("category", "cmdb_ci")):
+            return ("the export records neither categories nor configuration items, so "
+                    "repeat incidents cannot be grouped")
+        return None
+    if "category" not in tickets or not tickets["category"].notna().any():
+        what = "a Pareto" if opportunity == "pareto" else "automation candidates"
+        return f"the export records no ticket categories, so {what} cannot be drawn up"
+    return None
+
+
 def require(tickets: pd.DataFrame, columns: list[str]) -> None:
     """Fail with the missing columns named when ``tickets`` lacks any of ``columns``."""
     missing = [c for c in columns if c not in tickets.columns]
