@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -537,6 +538,15 @@ def _where(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
+def error_message(err: Mapping[str, Any]) -> str:
+    """One pydantic error as a reader's message: what is wrong with the key, and the fix."""
+    if err["type"] == "extra_forbidden":
+        return "unknown key: remove it or check its spelling"
+    if err["type"] == "missing":
+        return "required key is missing"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def load_params(path: Path | str) -> Params:
     """Read and validate a client's params file; every problem is named in one error."""
     path = Path(path)
@@ -558,14 +568,7 @@ def load_params(path: Path | str) -> Params:
             context={"base_dir": path.resolve().parent},
         )
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key: remove it or check its spelling"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            lines.append(f"  {_where(err['loc'])}: {msg}")
+        lines = [f"  {_where(err['loc'])}: {error_message(err)}" for err in exc.errors()]
         raise ParamsError(
             f"{path} has {len(lines)} problem(s):\n" + "\n".join(lines)
         ) from None

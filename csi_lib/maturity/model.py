@@ -249,14 +249,12 @@ def load_model(path: Path | str | None = None) -> MaturityModel:
     try:
         model = MaturityModel.model_validate(data)
     except ValidationError as exc:
+        from csi_lib.params import error_message
+
         lines = []
         for err in exc.errors():
-            msg = err["msg"].removeprefix("Value error, ")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown key: remove it or check its spelling"
-            elif err["type"] == "missing":
-                msg = "required key is missing"
-            elif err["type"] == "literal_error" and err["loc"] == ("schema_version",):
+            msg = error_message(err)
+            if err["type"] == "literal_error" and err["loc"] == ("schema_version",):
                 msg = f"this kit reads schema_version 1, got {err['input']!r}"
             lines.append(f"  {_where(err['loc'], data)}: {msg}")
         raise ParamsError(f"maturity model {path} has {len(lines)} problem(s):\n"
