@@ -178,7 +178,10 @@ def start_kernel(cwd: str, factory: Callable[[], Any] | None = None,
 async def _start(km: Any, cwd: str) -> None:
     # The kernel's own chatter (e.g. ipykernel's transport notice) is not the report's.
     with Path(os.devnull).open("w") as devnull:  # noqa: ASYNC230 - opening /dev/null
-        await _maybe(km.start_kernel(cwd=cwd, stderr=devnull))
+        # History in memory, as nbclient gives its own kernels: a shared history file
+        # would clash with the execution counter reset before each notebook.
+        await _maybe(km.start_kernel(cwd=cwd, stderr=devnull,
+                                     extra_arguments=["--HistoryManager.hist_file=:memory:"]))
     kc = km.client()
     kc.start_channels()
     try:
