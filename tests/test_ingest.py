@@ -249,3 +249,18 @@ def test_value_maps_refuse_yaml_booleans(tiny: Path) -> None:
     with pytest.raises(ParamsError, match=r"sources\.tickets\.values: a label reads as the "
                                           r"boolean True: .* quote it"):
         load_params(tiny)
+
+
+def test_typed_excel_cells_read_as_the_text_a_csv_would_hold(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from csi_lib.ingest.reader import XLSX_ENGINE
+
+    frame = pd.DataFrame({"id": ["T1", "T2"],
+                          "opened": [dt.datetime(2026, 7, 1, 9, 0), dt.datetime(2026, 7, 2, 9, 30, 15)],
+                          "n": [1, 2.5], "prio": ["1 - Critical", ""]})
+    frame.to_excel(tmp_path / "typed.xlsx", index=False)
+    raw = pd.read_excel(tmp_path / "typed.xlsx", dtype=str, na_filter=False, engine=XLSX_ENGINE)
+    assert raw.to_dict("records") == [
+        {"id": "T1", "opened": "2026-07-01 09:00:00", "n": "1", "prio": "1 - Critical"},
+        {"id": "T2", "opened": "2026-07-02 09:30:15", "n": "2.5", "prio": ""}]
