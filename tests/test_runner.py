@@ -442,3 +442,15 @@ def test_a_changed_questionnaire_changes_the_maturity_job_key(tmp_path: Path) ->
     q3 = folder / "2026Q3.xlsx"
     q3.write_bytes(q3.read_bytes() + b"\0")
     assert plan_client(params_file, "2026Q3", **kw).jobs[0].key != before
+
+
+def test_a_client_to_which_no_chosen_report_applies_is_refused(tmp_path: Path) -> None:
+    text = DEMO.read_text().replace("  questionnaires: ../outputs/_exports/demo/maturity\n", "")
+    text = text.replace("path: ../outputs", f"path: {ROOT}/outputs")
+    params_file = tmp_path / "demo.yaml"
+    params_file.write_text(text)
+    with pytest.raises(NotebookError, match=r"no report applies to demo 2026Q3 \(maturity: "
+                                            r"maturity.questionnaires is not set"):
+        run_client(params_file, "2026Q3", outputs=tmp_path / "out", notebooks_dir=NOTEBOOKS,
+                   notebooks=["maturity"], **quiet)
+    assert not (tmp_path / "out").exists() and not Path("_work").exists()

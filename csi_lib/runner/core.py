@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from csi_lib.data import cache_key, ensure_demo_exports, file_sha256, load_kpis, load_tables
-from csi_lib.errors import CsiError, DataError, PublishError
+from csi_lib.errors import CsiError, DataError, NotebookError, PublishError
 from csi_lib.kpis import period_bounds
 from csi_lib.params import Params, load_params
 from csi_lib.periods import quarter_label
@@ -68,6 +68,7 @@ class ClientPlan:
     params_file: Path
     label: str
     jobs: list[Job]
+    outputs: Path
     reuse: dict[str, tuple[Path, dict]] = field(default_factory=dict)  # job key -> (folder, record)
 
     @property
@@ -76,7 +77,7 @@ class ClientPlan:
 
     @property
     def client_dir(self) -> Path:
-        return Path(self.jobs[0].parameters["outputs"]) / self.client if self.jobs else Path()
+        return self.outputs / self.client
 
     @property
     def work(self) -> Path:
@@ -174,7 +175,14 @@ def plan_client(params_file: Path, period: str | None, *, outputs: Path, noteboo
                                 f"or fix its path in {params_file}")
     jobs = plan(params, params_file, label, _as_of(params, label), outputs, notebooks_dir,
                 notebooks, services, data_key=cache_key(params))
-    cp = ClientPlan(params=params, params_file=params_file, label=label, jobs=jobs)
+    if not jobs:
+        reasons = [f"{n}: {NOTEBOOKS[n].skip_reason(params)}" for n in (notebooks or NOTEBOOKS)
+                   if n in NOTEBOOKS and NOTEBOOKS[n].skip_reason(params)]
+        raise NotebookError(f"no report applies to {params.client.id} {label}"
+                            + (f" ({'; '.join(reasons)})" if reasons else "")
+                            + f": set what is missing in {params_file} or choose other notebooks")
+    cp = ClientPlan(params=params, params_file=params_file, label=label, jobs=jobs,
+                    outputs=outputs.resolve())
     if options.force:
         return cp
     # Resume from this period's unfinished work first, then reuse the latest revision.
