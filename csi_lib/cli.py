@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from csi_lib.errors import CsiError
+from csi_lib.errors import CsiError, ParamsError
+from csi_lib.resources import kit_dir
 
 __all__ = ["main"]
 
@@ -15,8 +16,12 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--client", required=True,
-                   help="client id: the name of its params file, e.g. 'demo' for params/demo.yaml")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--client",
+                     help="client id: the name of its params file, e.g. 'demo' for "
+                          "params/demo.yaml")
+    who.add_argument("--params", type=Path, dest="params_file", metavar="FILE",
+                     help="the client's params file, wherever it lives (instead of --client)")
     p.add_argument("--params-dir", type=Path, default=Path("params"),
                    help="folder holding <client>.yaml (default: %(default)s)")
     p.add_argument("--outputs", type=Path, default=Path("outputs"),
@@ -45,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
                           "params/demo.yaml (repeatable)")
     who.add_argument("--all", action="store_true",
                      help="every client with a params file in --params-dir")
+    who.add_argument("--params", type=Path, action="append", dest="params_files",
+                     metavar="FILE", help="a params file, wherever it lives (repeatable)")
     run.add_argument("--params-dir", type=Path, default=Path("params"),
                      help="folder holding <client>.yaml (default: %(default)s)")
     run.add_argument("--outputs", type=Path, default=Path("outputs"),
@@ -56,8 +63,8 @@ def _parser() -> argparse.ArgumentParser:
                      help="run only this service (repeatable; default: every service)")
     run.add_argument("--notebook", action="append", dest="notebooks", metavar="NAME",
                      help="run only this notebook (repeatable; default: all)")
-    run.add_argument("--notebooks-dir", type=Path, default=Path("notebooks"),
-                     help="folder of the report notebooks (default: %(default)s)")
+    run.add_argument("--notebooks-dir", type=Path, default=None,
+                     help="folder of the report notebooks (default: the kit's own)")
     run.add_argument("--jobs", "-j", type=int, metavar="N",
                      help="worker processes (default: the number of cores)")
     run.add_argument("--scheduler", metavar="ADDRESS",
@@ -126,6 +133,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _existing(path: Path) -> Path:
+    if not path.is_file():
+        raise ParamsError(f"params file {path} does not exist: check the path given to --params")
+    return path
+
+
+def _params_file(args: argparse.Namespace) -> Path:
+    """The params file named by --params, or the client's file in --params-dir."""
+    from csi_lib.params import params_path
+
+    if args.params_file is not None:
+        return _existing(args.params_file)
+    return params_path(args.client, args.params_dir)
+
+
 def _run(args: argparse.Namespace) -> int:
     from csi_lib.params import params_path
     from csi_lib.runner import NOTEBOOKS, Progress, RunOptions, plan_client, run_clients
@@ -135,6 +157,8 @@ def _run(args: argparse.Namespace) -> int:
         if not files:
             print(f"csi: error: no params files in {args.params_dir}", file=sys.stderr)
             return EXIT_USAGE
+    elif args.params_files:
+        files = [_existing(f) for f in args.params_files]
     else:
         files = [params_path(c, args.params_dir) for c in args.clients]
     options = RunOptions(cell_timeout=args.timeout, notebook_timeout=args.notebook_timeout,
@@ -142,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
                          supersede=args.supersede, warm=not args.fresh_kernels)
     # Plan everything before running anything: a bad params file or notebook stops
     # the run before the first kernel starts.
-    plans = [plan_client(f, args.period, outputs=args.outputs, notebooks_dir=args.notebooks_dir,
+    plans = [plan_client(f, args.period, outputs=args.outputs, notebooks_dir=args.notebooks_dir or kit_dir("notebooks"),
                          notebooks=args.notebooks, services=args.services, options=options)
              for f in files]
     for cp in plans:
@@ -187,9 +211,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from csi_lib.data import load_tables
-    from csi_lib.params import load_params, params_path
+    from csi_lib.params import load_params
 
-    params = load_params(params_path(args.client, args.params_dir))
+    params = load_params(_params_file(args))
     tables = load_tables(params, args.outputs)
     print(f"{params.client.id}: params valid; {len(tables.tickets):,} tickets, "
           f"{len(tables.changes):,} changes, {len(tables.surveys):,} survey answers kept; "
@@ -217,19 +241,19 @@ def _render(args: argparse.Namespace) -> int:
 
 def _maturity_questionnaire(args: argparse.Namespace) -> int:
     from csi_lib.maturity import write_client_questionnaire
-    from csi_lib.params import load_params, params_path
+    from csi_lib.params import load_params
 
-    params = load_params(params_path(args.client, args.params_dir))
+    params = load_params(_params_file(args))
     path = write_client_questionnaire(params, args.period, args.out, overwrite=args.force)
     print(f"wrote {path}")
     return EXIT_OK
 
 
 def _register_template(args: argparse.Namespace) -> int:
-    from csi_lib.params import load_params, params_path
+    from csi_lib.params import load_params
     from csi_lib.prioritise import write_register_template
 
-    params = load_params(params_path(args.client, args.params_dir))
+    params = load_params(_params_file(args))
     path = args.out or params.prioritisation.register_file
     if path is None:
         print("csi: error: give --out FILE or set prioritisation.register_file in "
@@ -245,9 +269,9 @@ def _register_template(args: argparse.Namespace) -> int:
 
 def _demo_data(args: argparse.Namespace) -> int:
     from csi_lib.demo import write_demo_exports
-    from csi_lib.params import load_params, params_path
+    from csi_lib.params import load_params
 
-    params = load_params(params_path(args.client, args.params_dir))
+    params = load_params(_params_file(args))
     if params.demo is None:
         print(f"{params.source_file} has no `demo` section: it is not a generated client",
               file=sys.stderr)

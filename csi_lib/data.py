@@ -20,6 +20,7 @@ import pandas as pd
 from csi_lib.errors import DataError
 from csi_lib.ingest import ADAPTER_VERSION, Ingested, ingest
 from csi_lib.params import Params
+from csi_lib.version import code_version
 
 __all__ = [
     "cache_key",
@@ -140,7 +141,6 @@ def load_kpis(params: Params, period: pd.Period, outputs: Path | str,
     """The KPI table of ``period`` (see :func:`csi_lib.kpis.kpi_table`), cached beside the
     ingest cache so the notebooks of one client compute it once between them."""
     from csi_lib.kpis import kpi_table
-    from csi_lib.runner.jobs import code_version
 
     outputs = Path(outputs)
     key = hashlib.sha256(json.dumps({

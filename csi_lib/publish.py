@@ -10,13 +10,10 @@ import re
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from csi_lib.data import file_sha256
 from csi_lib.params import SLUG, Params
-
-if TYPE_CHECKING:
-    from csi_lib.runner.jobs import JobResult
+from csi_lib.reports import NOTEBOOKS, JobResult
 
 __all__ = [
     "next_revision",
@@ -56,7 +53,6 @@ def next_revision(client_dir: Path, label: str) -> str:
 
 def write_index(folder: Path, params: Params, label: str, results: Sequence[JobResult]) -> Path:
     """An HTML page linking every report of the period, with its status; loads nothing remote."""
-    from csi_lib.runner.jobs import NOTEBOOKS
 
     e = html.escape
     rows = []

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import nbformat
 
 from csi_lib.errors import RenderError
+from csi_lib.resources import kit_dir
 
 if TYPE_CHECKING:
     from nbconvert import HTMLExporter
@@ -185,8 +186,8 @@ def _notebook_markdown(nb: nbformat.NotebookNode, image_dir: Path) -> str:
 
 
 def _templates_dir() -> Path:
-    """The repository's templates/ directory (html/ and typst/ live there)."""
-    return Path(__file__).resolve().parent.parent / "templates"
+    """The kit's templates/ directory (html/ and typst/ live there)."""
+    return kit_dir("templates")
 
 
 def _what(meta: ReportMeta) -> str:

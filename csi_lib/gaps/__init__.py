@@ -4,19 +4,18 @@ Per service and quarter: targets and the gap to them with a red/amber/green
 status, trends, XmR control charts with run rules, automatic improvement
 triggers, a watermelon check and a forecast of the next quarter.
 
-Sub-modules: ``settings`` (the params section), ``targets`` (targets and
+Sub-modules: ``targets`` (targets and
 status), ``spc`` (control charts), ``stats`` (trend and forecast), ``triggers``,
 ``analysis`` (the report's numbers), ``context`` (one report's numbers,
 computed once), ``summary`` (its words and display tables), ``charts`` and
-``report`` (the notebook's sections). None imports :mod:`csi_lib.params` at
-import time, and the charts (matplotlib) load on first use: params imports
-this package for :class:`GapSettings`, so importing it must stay light.
+``report`` (the notebook's sections). Its settings model lives in
+:mod:`csi_lib.params.gaps`.
 """
 
 from __future__ import annotations
 
 from csi_lib.gaps.analysis import forecast_table, gap_table, quarter_history, watermelon
-from csi_lib.gaps.context import GapContext, build, prepare, write_triggers
+from csi_lib.gaps.context import GapContext, build, client_triggers, prepare, write_triggers
 from csi_lib.gaps.report import (
     show_control_charts,
     show_definitions,
@@ -32,7 +31,6 @@ from csi_lib.gaps.report import (
     show_triggers,
     show_watermelon,
 )
-from csi_lib.gaps.settings import GapSettings, target_problem
 from csi_lib.gaps.spc import ControlChart, Limits, control_chart, run_rules, xmr_limits
 from csi_lib.gaps.summary import (
     forecast_summary,
@@ -42,6 +40,7 @@ from csi_lib.gaps.summary import (
 )
 from csi_lib.gaps.targets import rag, status, target_for, target_table, validate_targets
 from csi_lib.gaps.triggers import TRIGGER_COLUMNS, triggers
+from csi_lib.params.gaps import GapSettings, target_problem
 
 __all__ = [
     "TRIGGER_COLUMNS",
@@ -50,6 +49,7 @@ __all__ = [
     "GapSettings",
     "Limits",
     "build",
+    "client_triggers",
     "control_chart",
     "forecast_summary",
     "forecast_table",

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from csi_lib.data import load_kpis
 from csi_lib.gaps.analysis import forecast_table, gap_table, quarter_history, watermelon
 from csi_lib.gaps.spc import ControlChart, control_chart
 from csi_lib.gaps.targets import directional_kpis, validate_targets
 from csi_lib.gaps.triggers import known_at, triggers
+from csi_lib.params import load_params
 from csi_lib.periods import quarter_label
 
 if TYPE_CHECKING:
@@ -71,10 +73,6 @@ def prepare(params_file: str | Path, period: str | None, service: str,
             outputs: str | Path) -> GapContext:
     """Load params and data (from the ingest cache when fresh), compute the KPIs as
     known at the quarter's end and build the report."""
-    # Imported here: csi_lib.params imports this package for GapSettings.
-    from csi_lib.data import load_kpis
-    from csi_lib.params import load_params
-
     params = load_params(params_file)
     validate_targets(params)
     quarter = params.period(period)
@@ -83,6 +81,15 @@ def prepare(params_file: str | Path, period: str | None, service: str,
     # same figures without computing them again.
     kpis = load_kpis(params, quarter, outputs)
     return build(params, kpis, quarter, service)
+
+
+def client_triggers(params_file: str | Path, period: str | None,
+                    outputs: str | Path) -> pd.DataFrame:
+    """The improvement-review triggers of every service of the client in the quarter."""
+    params = load_params(params_file)
+    validate_targets(params)
+    quarter = params.period(period)
+    return triggers(load_kpis(params, quarter, outputs), params, quarter)
 
 
 def write_triggers(ctx: GapContext, report_dir: str | Path) -> Path | None:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from csi_lib import catalogue
 from csi_lib.errors import DataError
-from csi_lib.gaps.settings import MIN_BASELINE_MONTHS
+from csi_lib.params.gaps import MIN_BASELINE_MONTHS
 
 __all__ = [
     "RULES",

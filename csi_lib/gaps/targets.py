@@ -14,7 +14,7 @@ import pandas as pd
 
 from csi_lib import catalogue
 from csi_lib.errors import ParamsError
-from csi_lib.gaps.settings import target_problem
+from csi_lib.params.gaps import target_problem
 
 if TYPE_CHECKING:
     from csi_lib.params import Params

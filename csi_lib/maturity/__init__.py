@@ -32,8 +32,8 @@ from csi_lib.maturity.scoring import (
     parse_rating,
     practice_results,
 )
-from csi_lib.maturity.settings import MaturitySettings
 from csi_lib.maturity.trends import quarter_changes, stagnation, target_gaps
+from csi_lib.params.maturity import MaturitySettings
 
 # Names loaded on first use (PEP 562): openpyxl, matplotlib and the report stay
 # out of every `import csi_lib.params`.

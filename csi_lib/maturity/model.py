@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from csi_lib.errors import ParamsError
+from csi_lib.resources import kit_dir
 
 __all__ = [
     "LEVELS",
@@ -195,9 +196,9 @@ class MaturityModel(_Frozen):
 
 
 def default_model_path() -> Path:
-    """The kit's standard model, templates/maturity_model.yaml of this checkout."""
+    """The kit's standard model, templates/maturity_model.yaml."""
     # A file shipped with the kit, like the report templates; never client data.
-    return Path(__file__).resolve().parents[2] / "templates" / "maturity_model.yaml"
+    return kit_dir("templates") / "maturity_model.yaml"
 
 
 def _where(loc: tuple[Any, ...], data: Any) -> str:

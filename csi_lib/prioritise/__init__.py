@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from csi_lib.prioritise.settings import CRITERIA, PrioritySettings
+from csi_lib.params.prioritisation import CRITERIA, PrioritySettings
 
 if TYPE_CHECKING:
     from csi_lib.prioritise.charts import capacity_chart, impact_effort_matrix, rank_ranges

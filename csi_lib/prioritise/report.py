@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from csi_lib.errors import DataError, ParamsError
+from csi_lib.errors import ParamsError
 from csi_lib.periods import quarter_label
 from csi_lib.prioritise.decisions import (
     BACKLOG_FILE,
@@ -80,9 +80,14 @@ class Prioritisation:
         return MODEL_LABELS[self.params.prioritisation.model]
 
 
-def prepare(params_file: str | Path, period: str | None, outputs: str | Path
-            ) -> Prioritisation:
-    """Read and check the register, score, rank and plan it, and carry the decision log."""
+def prepare(params_file: str | Path, period: str | None, outputs: str | Path,
+            triggers: pd.DataFrame | None = None) -> Prioritisation:
+    """Read and check the register, score, rank and plan it, and carry the decision log.
+
+    ``triggers`` are the gap analysis' improvement-review triggers
+    (:func:`csi_lib.gaps.client_triggers`); without them the report proposes no
+    initiatives from gaps and says so.
+    """
     from csi_lib.data import load_tables
     from csi_lib.opportunities import suggestions as opportunity_suggestions
     from csi_lib.params import load_params
@@ -102,7 +107,6 @@ def prepare(params_file: str | Path, period: str | None, outputs: str | Path
     ranked = plan.rows.loc[plan.rows["rank"].notna()]
     sens = sensitivity(ranked, settings.weights, settings.sensitivity_step, settings.top_n)
     tables = load_tables(params, outputs)
-    triggers = _triggers(params, quarter, Path(outputs))
     suggestions = pd.concat([
         suggest(triggers, register, {s.id: s.name for s in params.services}),
         suggest_opportunities(opportunity_suggestions(tables.tickets, params, quarter),
@@ -115,22 +119,6 @@ def prepare(params_file: str | Path, period: str | None, outputs: str | Path
                           plan=plan, sensitivity=sens, suggestions=suggestions,
                           triggers_available=triggers is not None, log=log,
                           previous_log=previous, outputs=Path(outputs))
-
-
-def _triggers(params: Params, quarter: pd.Period, outputs: Path) -> pd.DataFrame | None:
-    """The gap analysis' improvement-review triggers; None where the kit has no gap analysis."""
-    from csi_lib import gaps
-
-    triggers = getattr(gaps, "triggers", None)
-    if triggers is None:
-        return None
-    from csi_lib.data import load_kpis
-
-    kpis = load_kpis(params, quarter, outputs)
-    found = triggers(kpis, params, quarter)
-    if not isinstance(found, pd.DataFrame):
-        raise DataError(f"csi_lib.gaps.triggers returned {type(found).__name__}, not a DataFrame")
-    return found
 
 
 def write_backlog(ctx: Prioritisation, report_dir: str | Path = "") -> Path:

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from csi_lib import catalogue
+from csi_lib.params.prioritisation import CRITERIA, PrioritySettings, check_weights
 from csi_lib.prioritise.layout import OPEN
-from csi_lib.prioritise.settings import CRITERIA, PrioritySettings, check_weights
 
 __all__ = [
     "MODEL_LABELS",

@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from csi_lib import catalogue, display
+from csi_lib.params.prioritisation import CRITERIA
 from csi_lib.prioritise import charts
 from csi_lib.prioritise.report import Prioritisation
 from csi_lib.prioritise.scoring import QUADRANTS
-from csi_lib.prioritise.settings import CRITERIA
 from csi_lib.prioritise.summary import balance_sentence, plural, stability_sentence, summary_text
 
 __all__ = [

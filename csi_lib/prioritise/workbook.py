@@ -17,10 +17,10 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 from csi_lib import catalogue
+from csi_lib.params.prioritisation import PrioritySettings
 from csi_lib.prioritise.excel import save_atomic, write_table
 from csi_lib.prioritise.planning import Plan
 from csi_lib.prioritise.scoring import MODEL_LABELS, quadrants
-from csi_lib.prioritise.settings import PrioritySettings
 
 __all__ = ["backlog_frames", "write_backlog_workbook"]
 

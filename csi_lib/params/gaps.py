@@ -1,7 +1,7 @@
 """The `gaps:` section of a client's params, and the rule a KPI target must follow.
 
-This module imports nothing that imports :mod:`csi_lib.params` (which imports it),
-so the params model can use it while it is itself being defined.
+Part of the params layer: it sits below the gap analysis that reads it, so loading a
+params file never imports a report.
 """
 
 from __future__ import annotations

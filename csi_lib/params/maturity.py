@@ -1,7 +1,7 @@
 """The `maturity:` section of a client's params.
 
-Kept free of :mod:`csi_lib.params` (which imports it) and of anything heavy:
-loading a params file must not pull in charts or Excel.
+Part of the params layer and free of anything heavy: loading a params file must not
+pull in charts or Excel.
 """
 
 from __future__ import annotations

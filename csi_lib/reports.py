@@ -1,0 +1,127 @@
+"""The report registry: each notebook's title and scope, and the jobs that run them.
+
+The runner plans and executes jobs; publishing reads what became of them. Both meet
+here, below them, so neither imports the other.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from csi_lib.params import Params
+
+__all__ = ["NOTEBOOKS", "REQUIRED_PARAMETERS", "Job", "JobResult", "NotebookSpec"]
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """A report notebook: its title, whether it runs per service or once per client, and
+    the inputs it reads beyond the exports (``"module:function"``, called with the params
+    and the period label, returning files), which key its results and the manifest."""
+
+    name: str
+    title: str
+    scope: Literal["service", "client"]
+    inputs: str | None = None
+    prepare: str | None = None  # "module:function" writing generated (demo) inputs
+    requires: str | None = None  # params setting without which the notebook does not apply
+
+    def skip_reason(self, params: Params) -> str | None:
+        """Why this notebook does not apply to a client (its input is not configured)."""
+        if self.requires is None:
+            return None
+        value: Any = params
+        for part in self.requires.split("."):
+            value = getattr(value, part)
+        return None if value else f"{self.requires} is not set in the params"
+
+    def input_files(self, params: Params, period: str) -> list[Path]:
+        """Files the notebook reads besides the exports and params (after preparing them)."""
+        if self.prepare:
+            _resolve(self.prepare)(params)
+        return list(_resolve(self.inputs)(params, period)) if self.inputs else []
+
+
+def _resolve(ref: str) -> Callable[..., Any]:
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+# In run order. A notebook may also declare `report_dir` to write extra files
+# (workbooks) beside its report; it is passed only where declared.
+NOTEBOOKS: dict[str, NotebookSpec] = {
+    spec.name: spec for spec in (
+        NotebookSpec("baseline", "Service baseline", "service"),
+        NotebookSpec("gap_analysis", "Gap analysis", "service"),
+        NotebookSpec("prioritisation", "Prioritisation", "client",
+                     inputs="csi_lib.prioritise:input_files",
+                     prepare="csi_lib.prioritise:ensure_demo_register",
+                     requires="prioritisation.register_file"),
+        NotebookSpec("maturity", "Maturity assessment", "client",
+                     inputs="csi_lib.maturity:input_files",
+                     prepare="csi_lib.maturity:ensure_demo_questionnaires",
+                     requires="maturity.questionnaires"),
+    )
+}
+REQUIRED_PARAMETERS = {"service": ("params_file", "period", "service", "outputs"),
+                       "client": ("params_file", "period", "outputs")}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook to execute for one service (or the whole client) of one client."""
+
+    client: str
+    notebook: str
+    parameters: dict[str, str]
+    source: str            # notebook path
+    cwd: str               # folder the notebook runs in (relative paths resolve there)
+    title: str
+    client_name: str
+    period: str
+    as_of: str
+    key: str = ""          # hash of everything the job's outputs depend on
+    service: str | None = None
+    service_name: str | None = None
+    wants_report_dir: bool = False
+
+    @property
+    def name(self) -> str:
+        return "/".join(p for p in (self.client, self.service, self.notebook) if p)
+
+    @property
+    def folder(self) -> str:
+        """Folder of the job's files inside the period folder ('' for client reports)."""
+        return self.service or ""
+
+    @property
+    def record(self) -> str:
+        """File name of the job's completion record in a work folder."""
+        return f"{self.service or '_client'}.{self.notebook}.json"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What became of one job."""
+
+    job: Job
+    ok: bool
+    seconds: float
+    error: str = ""
+    files: tuple[str, ...] = ()
+    reused: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        return {"name": self.job.name, "key": self.job.key, "ok": self.ok,
+                "seconds": round(self.seconds, 3), "error": self.error,
+                "files": list(self.files), "reused": self.reused,
+                "timings": {k: round(v, 3) for k, v in self.timings.items()}}
+
+
