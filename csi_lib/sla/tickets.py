@@ -1,0 +1,72 @@
+"""Ticket columns as UTC nanoseconds: checks, conversion and the measurable rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from csi_lib.errors import DataError
+from csi_lib.sla.clock import Clock, business_clock
+from csi_lib.sla.hours import BusinessHours
+
+__all__ = ["NAT", "Tickets", "instants", "keys_index", "same_index", "tickets", "timedeltas"]
+
+NAT = np.iinfo(np.int64).min
+
+
+def instants(values: pd.Series, what: str) -> np.ndarray:
+    """UTC nanoseconds of a tz-aware datetime column, NaT as ``NAT``."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        utc = values.dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("ns")
+        return utc.to_numpy().view(np.int64)
+    if values.isna().all():
+        return np.full(len(values), NAT, dtype=np.int64)
+    raise DataError(
+        f"{what} must hold time-zone-aware timestamps, got dtype {values.dtype}: convert the "
+        "column at ingest, e.g. pd.to_datetime(col).dt.tz_localize('Europe/London')"
+        ".dt.tz_convert('UTC')"
+    )
+
+
+def same_index(a: pd.Series, b: pd.Series, what: str) -> None:
+    if not a.index.equals(b.index):
+        raise DataError(
+            f"{what} must share one index (one row per ticket, same order); "
+            f"got {len(a)} and {len(b)} rows with different labels: build both from one table"
+        )
+
+
+def timedeltas(ns: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(ns.view("m8[ns]"), index=index)
+
+
+@dataclass(frozen=True)
+class Tickets:
+    """One row per ticket: UTC nanoseconds, which rows are measurable, and ``B(t)``."""
+
+    start: np.ndarray
+    end: np.ndarray
+    ok: np.ndarray  # both ends known and end >= start
+    clock: Clock
+    index: pd.Index
+
+    def business(self) -> np.ndarray:
+        out = np.full(len(self.start), NAT, dtype=np.int64)
+        out[self.ok] = self.clock(self.end[self.ok]) - self.clock(self.start[self.ok])
+        return out
+
+
+def tickets(start: pd.Series, end: pd.Series, calendar: BusinessHours | None) -> Tickets:
+    same_index(start, end, "start and end")
+    s, e = instants(start, "start"), instants(end, "end")
+    ok = (s != NAT) & (e != NAT) & (e >= s)
+    return Tickets(s, e, ok, business_clock(calendar, np.concatenate([s[ok], e[ok]])), start.index)
+
+
+def keys_index(start: pd.Series, keys: pd.Series | None) -> pd.Index:
+    if keys is None:
+        return start.index
+    same_index(start, keys, "start and keys")
+    return pd.Index(keys.to_numpy())
