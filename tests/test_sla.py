@@ -472,7 +472,7 @@ def _minute_count(start: pd.Timestamp, end: pd.Timestamp, calendar: BusinessHour
 def test_matches_a_minute_by_minute_count(calendar: BusinessHours,
                                           rows: list[tuple[int, int]]) -> None:
     # Ranges open at 03:00 or later, so no boundary falls in an hour a DST change
-    # skips or repeats in these zones (the rule for those is tested by hand above).
+    # skips or repeats in these zones (those are walked in test_sla_zones.py).
     start = _series([60 * s for s, _ in rows])
     end = _series([60 * (s + d) for s, d in rows])
     expected = [_minute_count(s, e, calendar) for s, e in zip(start, end, strict=True)]

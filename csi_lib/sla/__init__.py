@@ -17,15 +17,19 @@ the nanosecond and additive: ``elapsed(a, c) == elapsed(a, b) + elapsed(b, c)``.
 Daylight-saving rule: business hours are local wall-clock times. A range opens
 at the first moment the local clock shows its opening time and closes at the
 first moment it shows its closing time; a time the clock skips (spring forward)
-counts as the moment of the jump. So ``01:00-03:00`` on the day London springs
-forward is 1 hour of real time and on the day it falls back 3 hours, and
-``00:00-24:00`` every day equals wall time whatever the zone. Ranges such as
-08:00-18:00 are not touched by the changes, which happen at night.
+counts as the moment of the jump, and a time it shows twice (fall back) as the
+first of them. So ``01:00-03:00`` on the day London springs forward is 1 hour of
+real time and on the day it falls back 3 hours, and ``00:00-24:00`` every day
+equals wall time whatever the zone. The changes are found from the zone's own
+offsets, to the second (:mod:`.zones`), so shifts of 30 minutes (Lord Howe), 2
+hours (Troll) or a whole day (Samoa, 2011), at any time of day, follow the same
+rule. Ranges such as 08:00-18:00 are not touched by the changes, which happen
+at night.
 
-Modules: :mod:`.hours` (the calendar), :mod:`.clock` (``B(t)``),
-:mod:`.tickets` (column checks), :mod:`.pauses`, :mod:`.durations` (the
-public clocks) and :mod:`.compliance` (met or breached, and agreement with the
-export's own flag).
+Modules: :mod:`.hours` (the calendar), :mod:`.zones` (wall time to UTC),
+:mod:`.clock` (``B(t)``), :mod:`.tickets` (column checks), :mod:`.pauses`,
+:mod:`.durations` (the public clocks) and :mod:`.compliance` (met or
+breached, and agreement with the export's own flag).
 """
 
 from csi_lib.sla.compliance import AGREEMENT_COLUMNS, agreement, compliance

@@ -16,6 +16,7 @@ import pandas as pd
 
 from csi_lib.errors import DataError
 from csi_lib.sla.hours import BusinessHours
+from csi_lib.sla.zones import first_instant
 
 __all__ = ["Clock", "business_clock"]
 
@@ -43,20 +44,6 @@ class _Table:
         return np.where(k >= 0, self.before[i] + inside, 0)
 
 
-def _first_instant(wall_ns: np.ndarray, tz: str) -> np.ndarray:
-    """UTC nanoseconds at which the local clock first shows each wall time."""
-    wall = pd.DatetimeIndex(wall_ns.view("M8[ns]"))
-    n = len(wall)
-    # A repeated wall time (fall back) has two instants: take the earlier,
-    # whichever side of the change the zone calls daylight time. A skipped one
-    # (spring forward) becomes the instant of the jump.
-    both = [
-        wall.tz_localize(tz, ambiguous=np.full(n, flag), nonexistent="shift_forward").asi8
-        for flag in (True, False)
-    ]
-    return np.minimum(*both)
-
-
 def _table(calendar: BusinessHours, lo: int, hi: int) -> _Table:
     """The business intervals of ``calendar`` covering the UTC instants ``lo``..``hi``."""
     tz = calendar.timezone
@@ -79,10 +66,13 @@ def _table(calendar: BusinessHours, lo: int, hi: int) -> _Table:
     wall_start, wall_end = np.concatenate(starts), np.concatenate(ends)
     order = np.argsort(wall_start, kind="stable")
     # Wall time -> first instant is monotone, so the UTC intervals stay sorted
-    # and disjoint (an interval inside a skipped hour becomes empty).
-    utc_start = _first_instant(wall_start[order], tz)
-    lengths = _first_instant(wall_end[order], tz) - utc_start
-    before = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    # and disjoint. A range inside a skipped stretch is empty: dropped, so that
+    # no empty interval shares its start with the next one.
+    utc_start, utc_end = np.split(first_instant(np.r_[wall_start[order], wall_end[order]], tz), 2)
+    lengths = utc_end - utc_start
+    keep = lengths > 0
+    utc_start, lengths = utc_start[keep], lengths[keep]
+    before = np.cumsum(lengths) - lengths
     return _Table(utc_start, lengths, before)
 
 

@@ -16,11 +16,24 @@ __all__ = ["NAT", "Tickets", "instants", "keys_index", "same_index", "tickets", 
 NAT = np.iinfo(np.int64).min
 
 
+def _aware(dtype: object) -> bool:
+    # A pyarrow-backed column (ArrowDtype) keeps its zone in the arrow type, not
+    # in a DatetimeTZDtype: it is just as time-zone-aware.
+    arrow = getattr(dtype, "pyarrow_dtype", None)
+    return isinstance(dtype, pd.DatetimeTZDtype) or getattr(arrow, "tz", None) is not None
+
+
 def instants(values: pd.Series, what: str) -> np.ndarray:
-    """UTC nanoseconds of a tz-aware datetime column, NaT as ``NAT``."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        utc = values.dt.tz_convert("UTC").dt.tz_localize(None).dt.as_unit("ns")
-        return utc.to_numpy().view(np.int64)
+    """UTC nanoseconds of a tz-aware datetime column (numpy- or pyarrow-backed), NaT as ``NAT``."""
+    if _aware(values.dtype):
+        try:
+            utc = values.astype("datetime64[ns, UTC]")
+        except pd.errors.OutOfBoundsDatetime:
+            raise DataError(
+                f"{what} holds dates outside 1677-09-22 to 2262-04-11 (from {values.min()} to "
+                f"{values.max()}), so some dates are mistyped: flag or fix those rows at ingest"
+            ) from None
+        return utc.dt.tz_localize(None).to_numpy().view(np.int64)
     if values.isna().all():
         return np.full(len(values), NAT, dtype=np.int64)
     raise DataError(
