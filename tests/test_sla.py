@@ -1,21 +1,15 @@
 from __future__ import annotations
 
-from datetime import date
-
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from csi_lib.errors import DataError
 from csi_lib.sla import (
-    AGREEMENT_COLUMNS,
     WEEKDAYS,
     BusinessHours,
-    agreement,
-    compliance,
     elapsed,
     paused,
     sla_clock,
@@ -269,111 +263,6 @@ def test_inputs_are_not_mutated() -> None:
 def test_bad_columns_raise_data_errors_that_say_the_fix(call: object, message: str) -> None:
     with pytest.raises(DataError, match=message):
         call()  # type: ignore[operator]
-
-
-# --- the calendar model -------------------------------------------------------------
-
-
-def test_calendar_is_frozen_canonical_and_round_trips() -> None:
-    c = BusinessHours(timezone="Europe/London",
-                      hours={"Fri": "8:00-12:00, 13:00-17:30", "MON": "08:00-24:00"},
-                      holidays=["2026-12-26", date(2026, 12, 25), "2026-12-26"])
-    assert c.hours == {"mon": "08:00-24:00", "fri": "08:00-12:00,13:00-17:30"}
-    assert c.holidays == (date(2026, 12, 25), date(2026, 12, 26))
-    assert c.weekly()[0] == ((8 * 3600, 86_400),)
-    assert c.weekly()[4] == ((8 * 3600, 12 * 3600), (13 * 3600, 17 * 3600 + 1800))
-    assert c.weekly()[5] == ()
-    assert BusinessHours.model_validate(c.model_dump(mode="json")) == c
-    with pytest.raises(ValidationError, match="frozen"):
-        c.timezone = "UTC"  # type: ignore[misc]
-
-
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        ({"timezone": "Mars/Olympus"}, r"unknown timezone 'Mars/Olympus': use an IANA name"),
-        ({"hours": {"mon": "8-18"}}, r"mon: '8-18' is not a time range: write it like '08:00-18:00'"),
-        ({"hours": {"tue": "08:00 to 18:00"}}, r"tue: '08:00 to 18:00' is not a time range"),
-        ({"hours": {"wed": ""}}, r"wed: '' is not a time range"),
-        ({"hours": {"thu": "08:00-25:00"}}, r"thu: '08:00-25:00' holds the impossible time '25:00'"),
-        ({"hours": {"thu": "08:60-18:00"}}, r"impossible time '08:60'"),
-        ({"hours": {"fri": "18:00-08:00"}},
-         r"fri: '18:00-08:00' does not end after it starts: a range cannot cross midnight"),
-        ({"hours": {"mon": "08:00-14:00,13:00-17:00"}},
-         (r"mon: '13:00-17:00' starts before the previous range ends in "
-          r"'08:00-14:00,13:00-17:00': list a day's ranges in time order")),
-        ({"hours": {"monday": "08:00-18:00"}}, r"Input should be 'mon', 'tue'"),
-        ({"hours": {}}, r"hours opens no day"),
-        ({"holidays": ["25/12/2026"]}, r"holiday '25/12/2026' is not an ISO date: write it as YYYY-MM-DD"),
-        ({"holidays": ["2026-13-01"]}, r"holiday '2026-13-01' is not an ISO date"),
-        ({"holidays": [pd.Timestamp("2026-12-25 09:00").to_pydatetime()]},
-         r"holiday '2026-12-25T09:00:00' has a time of day"),
-        ({"weekends": "closed"}, r"Extra inputs are not permitted"),
-    ],
-)
-def test_bad_calendars_quote_the_value_and_the_fix(changes: dict, message: str) -> None:
-    base = {"timezone": "UTC", "hours": WEEK, "holidays": []}
-    with pytest.raises(ValidationError, match=message):
-        BusinessHours.model_validate({**base, **changes})
-
-
-def test_timezone_is_required() -> None:
-    with pytest.raises(ValidationError, match="timezone"):
-        BusinessHours.model_validate({"hours": WEEK})
-
-
-# --- compliance and agreement -----------------------------------------------------
-
-
-def test_compliance_meets_at_the_target_and_is_na_when_unknown() -> None:
-    clock = pd.Series([2 * H, 4 * H, 5 * H, pd.NaT, 1 * H], index=list("abcde"))
-    target = pd.Series([4 * H, 4 * H, 4 * H, 4 * H, pd.NaT], index=list("abcde"))
-    met = compliance(clock, target)
-    assert met.dtype == "boolean"
-    assert met.index.tolist() == list("abcde")
-    assert met.tolist() == [True, True, False, pd.NA, pd.NA]
-    assert compliance(clock, pd.Timedelta("2h")).tolist() == [True, False, False, pd.NA, True]
-
-
-def test_compliance_takes_targets_mapped_from_priorities() -> None:
-    priority = pd.Series(["P1", "P2", "P5"])
-    target = priority.map({"P1": 4 * H, "P2": 8 * H})
-    met = compliance(pd.Series([5 * H, 5 * H, 5 * H]), target)
-    assert met.tolist() == [False, True, pd.NA]
-
-
-def test_agreement_counts_both_sides_and_their_disagreement() -> None:
-    exported = pd.Series([True, True, False, False, True, None, True])
-    recomputed = pd.Series([True, False, True, False, pd.NA, True, True], dtype="boolean")
-    table = agreement(exported, recomputed)
-    assert list(table.columns) == list(AGREEMENT_COLUMNS)
-    row = table.loc["all"]
-    assert row["n_exported"] == 6
-    assert row["n_recomputed"] == 6
-    assert row["n"] == 5
-    assert row["exported_rate"] == pytest.approx(3 / 5)
-    assert row["recomputed_rate"] == pytest.approx(3 / 5)
-    assert row["disagree"] == 2
-    assert row["disagree_share"] == pytest.approx(2 / 5)
-    assert row["exported_met_recomputed_breached"] == 1
-    assert row["exported_breached_recomputed_met"] == 1
-
-
-def test_agreement_by_group_keeps_empty_groups_as_nan() -> None:
-    exported = pd.Series([True, False, None])
-    recomputed = pd.Series([True, True, True])
-    table = agreement(exported, recomputed, by=pd.Series(["P1", "P1", "P2"], name="priority"))
-    assert table.index.name == "priority"
-    assert table.loc["P1", "disagree"] == 1
-    assert table.loc["P1", "exported_rate"] == pytest.approx(0.5)
-    assert table.loc["P2", "n"] == 0
-    assert np.isnan(table.loc["P2", "recomputed_rate"])
-    assert table.loc["P2", "n_recomputed"] == 1
-
-
-def test_agreement_rejects_values_that_are_not_booleans() -> None:
-    with pytest.raises(DataError, match=r"exported must hold True/False .*found \['yes'\]"):
-        agreement(pd.Series(["yes", True]), pd.Series([True, True]))
 
 
 # --- properties ------------------------------------------------------------------------
