@@ -16,14 +16,18 @@ if TYPE_CHECKING:
 
     from csi_lib.params import Params
 
-__all__ = ["NOTEBOOKS", "REQUIRED_PARAMETERS", "Job", "JobResult", "NotebookSpec"]
+__all__ = ["INPUTS_PARAMETER", "NOTEBOOKS", "REQUIRED_PARAMETERS", "Job", "JobResult",
+           "NotebookSpec", "with_dependencies"]
 
 
 @dataclass(frozen=True)
 class NotebookSpec:
     """A report notebook: its title, whether it runs per service or once per client, and
     the inputs it reads beyond the exports (``"module:function"``, called with the params
-    and the period label, returning files), which key its results and the manifest."""
+    and the period label, returning files), which key its results and the manifest.
+
+    ``after`` names the reports whose published outputs this one reads: it runs once
+    they have succeeded in the same run, and its notebook declares ``inputs_dir``."""
 
     name: str
     title: str
@@ -31,6 +35,7 @@ class NotebookSpec:
     inputs: str | None = None
     prepare: str | None = None  # "module:function" writing generated (demo) inputs
     requires: str | None = None  # params setting without which the notebook does not apply
+    after: tuple[str, ...] = ()
 
     def skip_reason(self, params: Params) -> str | None:
         """Why this notebook does not apply to a client (its input is not configured)."""
@@ -71,6 +76,21 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
 }
 REQUIRED_PARAMETERS = {"service": ("params_file", "period", "service", "outputs"),
                        "client": ("params_file", "period", "outputs")}
+# The folder holding the outputs of a report's dependencies (``NotebookSpec.after``).
+INPUTS_PARAMETER = "inputs_dir"
+
+
+def with_dependencies(names: list[str] | tuple[str, ...]) -> list[str]:
+    """``names`` and every report they need (``after``, transitively), in registry order."""
+    wanted: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        todo.extend(NOTEBOOKS[name].after if name in NOTEBOOKS else ())
+    return [n for n in NOTEBOOKS if n in wanted] + sorted(wanted - set(NOTEBOOKS))
 
 
 @dataclass(frozen=True)
@@ -90,6 +110,13 @@ class Job:
     service: str | None = None
     service_name: str | None = None
     wants_report_dir: bool = False
+    # Names of the jobs whose outputs this one reads; it runs only once they succeeded.
+    depends_on: tuple[str, ...] = ()
+    # The files it reads from them, relative to the period's work folder; filled by the
+    # runner when they finish. The notebook receives the folder holding them as
+    # INPUTS_PARAMETER: the work folder when run locally, a copy of these files where
+    # workers share no disk.
+    inputs: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
@@ -116,12 +143,13 @@ class JobResult:
     error: str = ""
     files: tuple[str, ...] = ()
     reused: bool = False
+    not_run: bool = False  # a job it depends on failed, so it was never started
     timings: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return {"name": self.job.name, "key": self.job.key, "ok": self.ok,
                 "seconds": round(self.seconds, 3), "error": self.error,
-                "files": list(self.files), "reused": self.reused,
+                "files": list(self.files), "reused": self.reused, "not_run": self.not_run,
                 "timings": {k: round(v, 3) for k, v in self.timings.items()}}
 
 

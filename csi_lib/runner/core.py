@@ -26,7 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from csi_lib.data import cache_key, ensure_demo_exports, file_sha256, load_kpis, load_tables
+import pandas as pd
+
+from csi_lib.data import (
+    Ingested,
+    cache_key,
+    ensure_demo_exports,
+    file_sha256,
+    load_kpis,
+    load_tables,
+)
 from csi_lib.errors import CsiError, DataError, NotebookError, PublishError
 from csi_lib.kpis import period_bounds
 from csi_lib.params import Params, load_params
@@ -39,6 +48,7 @@ from csi_lib.publish import (
     write_manifest,
     write_overviews,
 )
+from csi_lib.runner.deps import Gate
 from csi_lib.runner.jobs import NOTEBOOKS, Job, JobResult, plan
 from csi_lib.runner.progress import Progress
 from csi_lib.runner.worker import run_job
@@ -122,7 +132,8 @@ class RunSummary:
         lines = [head]
         if self.error:
             lines.append(f"  ERROR {self.error}")
-        lines += [f"  {'ok  ' if r.ok else 'FAIL'} {r.job.name} ({r.seconds:.1f} s)"
+        lines += [f"  {'ok  ' if r.ok else 'SKIP' if r.not_run else 'FAIL'} {r.job.name} "
+                  f"({r.seconds:.1f} s)"
                   + (f"\n       {r.error}" if r.error else "") for r in ran]
         if self.up_to_date:
             lines.append("  nothing changed since the last published revision; nothing to do "
@@ -254,18 +265,25 @@ def _prepare_work(cp: ClientPlan) -> list[JobResult]:
     return reused
 
 
+# Tables of the whole period, written before any job runs: reports that read other
+# reports' outputs (the pack) read them too.
+SHARED_TABLES = ("kpis.csv", "data_quality.csv")
+
+
+def _write_shared_tables(cp: ClientPlan, tables: Ingested, kpis: pd.DataFrame) -> None:
+    from csi_lib.quality import quality_table
+
+    quarter = cp.params.period(cp.label)
+    kpis.to_csv(cp.work / "kpis.csv", index=False)
+    quality_table(tables, cp.params, quarter).to_csv(cp.work / "data_quality.csv", index=False)
+
+
 def _finish(cp: ClientPlan, summary: RunSummary, started: dt.datetime,
             options: RunOptions) -> None:
-    """Write the period's index, manifest and KPI table; publish it if every job succeeded."""
+    """Write the period's index and manifest; publish it if every job succeeded."""
     order = {j.key: i for i, j in enumerate(cp.jobs)}
     summary.results.sort(key=lambda r: order[r.job.key])
     params = cp.params
-    quarter = params.period(cp.label)
-    load_kpis(params, quarter, cp.client_dir.parent).to_csv(cp.work / "kpis.csv", index=False)
-    from csi_lib.quality import quality_table
-
-    tables = load_tables(params, cp.client_dir.parent)
-    quality_table(tables, params, quarter).to_csv(cp.work / "data_quality.csv", index=False)
     write_index(cp.work, params, cp.label, summary.results)
     s = params.sources
     inputs = [cp.params_file] + [f for x in (s.tickets, s.changes, s.surveys) if x
@@ -335,10 +353,16 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
     progress = progress or Progress(0)
     pending: dict[cf.Future, tuple[ClientPlan, Job]] = {}
     remaining: dict[str, int] = {}
+    gates: dict[str, Gate] = {}
     started = dt.datetime.now(dt.UTC)
     with ExitStack() as stack:
         if executor is None:
             executor = stack.enter_context(default_executor(jobs))
+
+        def submit(cp: ClientPlan, job: Job) -> cf.Future:
+            return executor.submit(run_job, job, str(cp.work), options.cell_timeout,
+                                   options.notebook_timeout, options.warm)
+
         for cp in plans:
             summary = summaries[cp.client]
             if cp.up_to_date:
@@ -349,8 +373,10 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
             try:
                 stack.enter_context(_lock(cp.client_dir / "_work" / f"{cp.label}.lock"))
                 tables = load_tables(cp.params, cp.client_dir.parent)  # ingest once
-                load_kpis(cp.params, cp.params.period(cp.label), cp.client_dir.parent, tables)
+                kpis = load_kpis(cp.params, cp.params.period(cp.label), cp.client_dir.parent,
+                                 tables)
                 summary.results = _prepare_work(cp)
+                _write_shared_tables(cp, tables, kpis)
             except CsiError as exc:
                 summary.error = str(exc)
                 continue
@@ -361,10 +387,9 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
             log(f"{cp.client} {cp.label}: {len(todo)} to run, {len(cp.jobs) - len(todo)} "
                 f"unchanged; {len(tables.excluded):,} export rows excluded at ingest")
             remaining[cp.client] = len(todo)
-            for job in todo:
-                future = executor.submit(run_job, job, str(cp.work), options.cell_timeout,
-                                         options.notebook_timeout, options.warm)
-                pending[future] = (cp, job)
+            gates[cp.client] = Gate(todo, summary.results, shared=SHARED_TABLES)
+            for job in gates[cp.client].ready():
+                pending[submit(cp, job)] = (cp, job)
             if not todo:
                 _finish(cp, summary, started, options)
         running_names = lambda: [pending[f][1].name for f in pending if f.running()]
@@ -376,10 +401,14 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
                     result = future.result()
                 except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
                     result = JobResult(job, False, 0.0, f"worker failed: {exc!r}")
-                _write_record(cp.work, result)
-                summaries[cp.client].results.append(result)
-                progress.finished(result.ok)
-                remaining[cp.client] -= 1
+                gate = gates[cp.client]
+                for res in (result, *gate.finish(result)):
+                    _write_record(cp.work, res)
+                    summaries[cp.client].results.append(res)
+                    progress.finished(res.ok)
+                    remaining[cp.client] -= 1
+                for ready in gate.ready():
+                    pending[submit(cp, ready)] = (cp, ready)
                 if remaining[cp.client] == 0:
                     try:
                         _finish(cp, summaries[cp.client], started, options)

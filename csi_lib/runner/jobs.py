@@ -13,7 +13,15 @@ import papermill
 
 from csi_lib.errors import NotebookError
 from csi_lib.params import Params
-from csi_lib.reports import NOTEBOOKS, REQUIRED_PARAMETERS, Job, JobResult, NotebookSpec
+from csi_lib.reports import (
+    INPUTS_PARAMETER,
+    NOTEBOOKS,
+    REQUIRED_PARAMETERS,
+    Job,
+    JobResult,
+    NotebookSpec,
+    with_dependencies,
+)
 from csi_lib.version import code_version
 
 __all__ = [
@@ -67,11 +75,16 @@ def plan(params: Params, params_file: Path, period: str, as_of: str, outputs: Pa
          notebooks_dir: Path, notebooks: Sequence[str] | None = None,
          services: Sequence[str] | None = None, data_key: str = "") -> list[Job]:
     """The jobs of one client and period: per-service notebooks for each service,
-    per-client notebooks once, in the registry's order; each checked and keyed."""
+    per-client notebooks once, in the registry's order; each checked and keyed.
+
+    A chosen report brings the reports it reads (``NotebookSpec.after``) into the plan.
+    A job that depends on others is keyed by their keys too, so it reruns whenever
+    what it reads may have changed."""
     notebooks = list(notebooks or NOTEBOOKS)
     unknown = sorted(set(notebooks) - set(NOTEBOOKS))
     if unknown:
         raise NotebookError(f"unknown notebook(s) {unknown}; known: {', '.join(NOTEBOOKS)}")
+    notebooks = with_dependencies(notebooks)
     chosen = [params.service(s) for s in services] if services else list(params.services)
     common = {"params_file": str(params_file.resolve()), "period": period,
               "outputs": str(outputs.resolve())}
@@ -81,20 +94,25 @@ def plan(params: Params, params_file: Path, period: str, as_of: str, outputs: Pa
         if spec.name not in notebooks or spec.skip_reason(params):
             continue
         source = notebooks_dir / f"{spec.name}.ipynb"
-        check_notebook(source, REQUIRED_PARAMETERS[spec.scope])
+        required = REQUIRED_PARAMETERS[spec.scope] + ((INPUTS_PARAMETER,) if spec.after else ())
+        check_notebook(source, required)
         wants_dir = "report_dir" in declared_parameters(source)
         nb_hash = _file_hash(source)
         extra = {str(p): _file_hash(p) for p in spec.input_files(params, period)}
         targets = [None] if spec.scope == "client" else chosen
         for svc in targets:
             parameters = dict(common) if svc is None else {**common, "service": svc.id}
+            deps = [j for j in jobs if j.notebook in spec.after
+                    and (svc is None or j.service in (None, svc.id))]
             key = hashlib.sha256(json.dumps(
-                {**base, "notebook": nb_hash, "inputs": extra, "parameters": parameters},
+                {**base, "notebook": nb_hash, "inputs": extra, "parameters": parameters,
+                 **({"after": sorted(j.key for j in deps)} if deps else {})},
                 sort_keys=True).encode()).hexdigest()[:24]
             jobs.append(Job(
                 client=params.client.id, notebook=spec.name, parameters=parameters,
                 source=str(source.resolve()), cwd=str(notebooks_dir.resolve()),
                 title=spec.title, client_name=params.client.name, period=period, as_of=as_of,
                 key=key, service=None if svc is None else svc.id,
-                service_name=None if svc is None else svc.name, wants_report_dir=wants_dir))
+                service_name=None if svc is None else svc.name, wants_report_dir=wants_dir,
+                depends_on=tuple(j.name for j in deps)))
     return jobs

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from csi_lib.reports import INPUTS_PARAMETER
 from csi_lib.runner.jobs import Job, JobResult
 
 __all__ = ["KernelStartError", "reset_code", "run_job", "start_kernel"]
@@ -238,6 +239,10 @@ def run_job(job: Job, work: str, cell_timeout: int = 600, notebook_timeout: int 
     out_dir.mkdir(parents=True, exist_ok=True)
     executed = out_dir / f"{job.notebook}.ipynb"
     parameters = dict(job.parameters)
+    if job.depends_on:
+        # The files of job.inputs lie under this folder: the work folder when workers
+        # share the disk with the runner.
+        parameters[INPUTS_PARAMETER] = str(Path(work).resolve())
     # Extra files (workbooks) go to a folder of the job's own, moved beside its
     # report on success, so jobs sharing a folder never see each other's files.
     extra_dir = Path(work) / ".extra" / job.record.removesuffix(".json")
