@@ -19,11 +19,11 @@ from csi_lib import gaps
 from csi_lib.data import load_tables
 from csi_lib.errors import ParamsError
 from csi_lib.gaps.charts import gap_figure, xmr_figure
-from csi_lib.gaps.spc import OUTSIDE, SHIFT, TREND, Limits
-from csi_lib.gaps.stats import fit_line, forecast, t_cdf, t_ppf
 from csi_lib.gaps.triggers import breach_run
 from csi_lib.ingest import Ingested
 from csi_lib.kpis import KPI_COLUMNS, as_of_view, kpi_table, period_bounds
+from csi_lib.kpis.spc import OUTSIDE, SHIFT, TREND, Limits
+from csi_lib.kpis.trend import fit_line, forecast, t_cdf, t_ppf
 from csi_lib.params import Params, load_params
 
 DEMO = ROOT / "params" / "demo.yaml"

@@ -5,11 +5,12 @@ status, trends, XmR control charts with run rules, automatic improvement
 triggers, a watermelon check and a forecast of the next quarter.
 
 Sub-modules: ``targets`` (targets and
-status), ``spc`` (control charts), ``stats`` (trend and forecast), ``triggers``,
+status), ``triggers``,
 ``analysis`` (the report's numbers), ``context`` (one report's numbers,
 computed once), ``summary`` (its words and display tables), ``charts`` and
-``report`` (the notebook's sections). Its settings model lives in
-:mod:`csi_lib.params.gaps`.
+``report`` (the notebook's sections). Control charts and trend lines live in
+:mod:`csi_lib.kpis.spc` and :mod:`csi_lib.kpis.trend`, shared with the benefit
+review; the settings model in :mod:`csi_lib.params.gaps`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from csi_lib.gaps.report import (
     show_triggers,
     show_watermelon,
 )
-from csi_lib.gaps.spc import ControlChart, Limits, control_chart, run_rules, xmr_limits
 from csi_lib.gaps.summary import (
     forecast_summary,
     gap_summary,
@@ -40,6 +40,7 @@ from csi_lib.gaps.summary import (
 )
 from csi_lib.gaps.targets import rag, status, target_for, target_table, validate_targets
 from csi_lib.gaps.triggers import TRIGGER_COLUMNS, triggers
+from csi_lib.kpis.spc import ControlChart, Limits, control_chart, run_rules, xmr_limits
 from csi_lib.params.gaps import GapSettings, target_problem
 
 __all__ = [

@@ -15,10 +15,10 @@ import pandas as pd
 
 from csi_lib import catalogue
 from csi_lib.errors import DataError
-from csi_lib.gaps.spc import control_chart
-from csi_lib.gaps.stats import MIN_POINTS, Fit, fit_line, forecast
 from csi_lib.gaps.targets import directional_kpis, rag, status, target_table
 from csi_lib.gaps.triggers import known_at
+from csi_lib.kpis.spc import control_chart
+from csi_lib.kpis.trend import MIN_POINTS, Fit, fit_line, forecast
 from csi_lib.periods import quarter_label, recent_quarters
 
 if TYPE_CHECKING:

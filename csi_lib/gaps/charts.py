@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from csi_lib import catalogue
-from csi_lib.gaps.spc import OUTSIDE, SHIFT, TREND, ControlChart
+from csi_lib.kpis.spc import OUTSIDE, SHIFT, TREND, ControlChart
 from csi_lib.plots import THEME, _figure, _fmt_value, _period_axis, _themed, _title
 
 __all__ = ["RAG_COLOURS", "gap_figure", "xmr_figure"]

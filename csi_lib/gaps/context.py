@@ -15,9 +15,9 @@ import pandas as pd
 
 from csi_lib.data import load_kpis
 from csi_lib.gaps.analysis import forecast_table, gap_table, quarter_history, watermelon
-from csi_lib.gaps.spc import ControlChart, control_chart
 from csi_lib.gaps.targets import directional_kpis, validate_targets
 from csi_lib.gaps.triggers import known_at, triggers
+from csi_lib.kpis.spc import ControlChart, control_chart
 from csi_lib.params import load_params
 from csi_lib.periods import quarter_label
 

@@ -13,8 +13,6 @@ import pandas as pd
 from csi_lib import catalogue, display
 from csi_lib.gaps.analysis import FORECAST_LEVEL, TREND_MONTHS, WATERMELON_KPIS
 from csi_lib.gaps.context import GapContext
-from csi_lib.gaps.spc import RUN_LENGTH, TREND_LENGTH, X_FACTOR
-from csi_lib.gaps.stats import SIGNIFICANCE
 from csi_lib.gaps.summary import (
     STATUS_WORDS,
     forecast_basis,
@@ -25,6 +23,8 @@ from csi_lib.gaps.summary import (
 )
 from csi_lib.gaps.targets import target_table
 from csi_lib.gaps.triggers import period_name
+from csi_lib.kpis.spc import RUN_LENGTH, TREND_LENGTH, X_FACTOR
+from csi_lib.kpis.trend import SIGNIFICANCE
 
 __all__ = [
     "show_control_charts",

@@ -7,7 +7,7 @@ Two rules raise a review for a service and KPI in the quarter under review:
   still red in the quarter (the CSI curriculum's "three consecutive periods"
   rule). A period with no data or not red ends the run.
 - *control signal*: the KPI's XmR chart shows a signal pointing the wrong way
-  that is still present in the quarter (see :mod:`csi_lib.gaps.spc`).
+  that is still present in the quarter (see :mod:`csi_lib.kpis.spc`).
 
 The table is the contract with the prioritisation notebook, which turns each
 row into a proposed initiative.
@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from csi_lib import catalogue
-from csi_lib.gaps.spc import OUTSIDE, SHIFT, TREND, ControlChart, control_chart
 from csi_lib.gaps.targets import directional_kpis, status, target_table
+from csi_lib.kpis.spc import OUTSIDE, SHIFT, TREND, ControlChart, control_chart
 from csi_lib.periods import quarter_label
 
 if TYPE_CHECKING:

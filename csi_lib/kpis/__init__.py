@@ -6,7 +6,9 @@ numbers. All work is vectorised over tickets: records are placed in
 (service, period) cells by binary search and aggregated with bincounts and one
 sort per measured duration (:mod:`.table`); intervals are Wilson for rates and
 a bootstrap drawn per cell for quantiles (:mod:`.stats`); the backlog and its
-aging come from difference arrays over period ends (:mod:`.backlog`).
+aging come from difference arrays over period ends (:mod:`.backlog`). Monthly
+series are read with XmR control charts (:mod:`.spc`) and least-squares trend
+lines (:mod:`.trend`).
 
 As-of rule: a report for a quarter sees the data as it stood at the quarter's
 end. Tickets opened later are ignored and resolutions after it count as open,
