@@ -44,7 +44,7 @@ from csi_lib.prioritise import (
     write_demo_register,
     write_register_template,
 )
-from csi_lib.prioritise.layout import COLUMNS
+from csi_lib.register.layout import COLUMNS
 
 DEMO = ROOT / "params" / "demo.yaml"
 SERVICES = ("net", "mail")

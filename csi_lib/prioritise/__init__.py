@@ -5,11 +5,12 @@ loads its settings eagerly and everything else on first use (PEP 562): reading
 params never pulls in openpyxl or matplotlib, and no submodule imports
 ``csi_lib.params`` at module level.
 
-Submodules: ``settings`` (params section), ``register`` (Excel layout, template,
-checked reader), ``scoring`` (weighted, WSJF, RICE, threshold, sensitivity),
-``planning`` (dependencies, capacity plan), ``decisions`` (decision log),
+Submodules: ``settings`` (params section), ``scoring`` (weighted, WSJF, RICE,
+threshold, sensitivity), ``planning`` (dependencies, capacity plan), ``decisions`` (decision log),
 ``suggestions`` (gap triggers as proposals), ``workbook`` (hand-over workbook),
-``demo`` (the demo register), ``charts``, ``report`` and ``sections`` (the notebook).
+``charts``, ``report`` and ``sections`` (the notebook). The register itself (its
+layout, template, checked reader and the demo register) is :mod:`csi_lib.register`,
+which the benefit review reads too.
 """
 
 from __future__ import annotations
@@ -28,17 +29,13 @@ if TYPE_CHECKING:
         quarter_decisions,
         read_log,
     )
-    from csi_lib.prioritise.demo import ensure_demo_register, write_demo_register
-    from csi_lib.prioritise.layout import COLUMNS, STATUSES
     from csi_lib.prioritise.planning import (
         Plan,
         Selection,
         dependency_order,
-        find_cycle,
         plan_quarter,
         select_within_capacity,
     )
-    from csi_lib.prioritise.register import read_register
     from csi_lib.prioritise.report import Prioritisation, prepare, write_backlog
     from csi_lib.prioritise.scoring import (
         apply_threshold,
@@ -67,19 +64,24 @@ if TYPE_CHECKING:
     )
     from csi_lib.prioritise.suggestions import suggest, suggest_opportunities
     from csi_lib.prioritise.summary import summary_text
-    from csi_lib.prioritise.template import write_register_template
     from csi_lib.prioritise.workbook import write_backlog_workbook
+    from csi_lib.register.demo import ensure_demo_register, write_demo_register
+    from csi_lib.register.graph import find_cycle
+    from csi_lib.register.layout import COLUMNS, STATUSES
+    from csi_lib.register.reader import read_register
+    from csi_lib.register.template import write_register_template
 
 _LAZY = {
     "charts": ("capacity_chart", "impact_effort_matrix", "rank_ranges"),
     "decisions": ("carry_log", "input_files", "previous_backlog", "quarter_decisions",
                   "read_log"),
-    "demo": ("ensure_demo_register", "write_demo_register"),
-    "planning": ("Plan", "Selection", "dependency_order", "find_cycle", "plan_quarter",
+    "csi_lib.register.demo": ("ensure_demo_register", "write_demo_register"),
+    "csi_lib.register.graph": ("find_cycle",),
+    "planning": ("Plan", "Selection", "dependency_order", "plan_quarter",
                  "select_within_capacity"),
-    "layout": ("COLUMNS", "STATUSES"),
-    "register": ("read_register",),
-    "template": ("write_register_template",),
+    "csi_lib.register.layout": ("COLUMNS", "STATUSES"),
+    "csi_lib.register.reader": ("read_register",),
+    "csi_lib.register.template": ("write_register_template",),
     "report": ("Prioritisation", "prepare", "write_backlog"),
     "scoring": ("apply_threshold", "moved_weights", "quadrants", "rice_scores",
                 "score_register", "sensitivity", "weighted_scores", "wsjf_scores"),
@@ -151,7 +153,8 @@ def __getattr__(name: str) -> Any:
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    full = module if "." in module else f"{__name__}.{module}"
+    value = getattr(importlib.import_module(full), name)
     globals()[name] = value
     return value
 

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from csi_lib.errors import DataError
+from csi_lib.register.graph import find_cycle
 
 __all__ = [
     "DECISIONS",
     "Plan",
     "Selection",
     "dependency_order",
-    "find_cycle",
     "plan_quarter",
     "select_within_capacity",
 ]
@@ -38,31 +38,6 @@ NODE_LIMIT = 200_000
 # Deeper searches would exceed Python's recursion limit; such registers get the
 # greedy plan, reported as not proven optimal.
 MAX_EXACT_ITEMS = 400
-
-
-def find_cycle(graph: Mapping[str, Sequence[str]]) -> list[str] | None:
-    """A dependency loop as ``[a, b, ..., a]`` (a waits for b ...), or None if there is none.
-
-    ``graph`` maps an id to the ids it depends on; ids that are not keys are ignored.
-    """
-    state: dict[str, int] = {}  # 1: on the current path, 2: finished
-    for start in graph:
-        if state.get(start):
-            continue
-        path, stack = [start], [iter(graph[start])]
-        state[start] = 1
-        while stack:
-            nxt = next(stack[-1], None)
-            if nxt is None:
-                state[path.pop()] = 2
-                stack.pop()
-            elif nxt in graph and state.get(nxt) == 1:
-                return [*path[path.index(nxt):], nxt]
-            elif nxt in graph and not state.get(nxt):
-                state[nxt] = 1
-                path.append(nxt)
-                stack.append(iter(graph[nxt]))
-    return None
 
 
 def _check_acyclic(graph: Mapping[str, Sequence[str]]) -> None:

@@ -24,9 +24,7 @@ from csi_lib.prioritise.decisions import (
     quarter_decisions,
     read_log,
 )
-from csi_lib.prioritise.demo import ensure_demo_register
 from csi_lib.prioritise.planning import Plan, plan_quarter
-from csi_lib.prioritise.register import read_register
 from csi_lib.prioritise.scoring import (
     MODEL_LABELS,
     Sensitivity,
@@ -36,6 +34,8 @@ from csi_lib.prioritise.scoring import (
 )
 from csi_lib.prioritise.suggestions import suggest, suggest_opportunities
 from csi_lib.prioritise.workbook import write_backlog_workbook
+from csi_lib.register.demo import ensure_demo_register
+from csi_lib.register.reader import read_register
 
 if TYPE_CHECKING:
     from csi_lib.params import Params

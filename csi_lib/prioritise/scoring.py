@@ -24,7 +24,7 @@ import pandas as pd
 
 from csi_lib import catalogue
 from csi_lib.params.prioritisation import CRITERIA, PrioritySettings, check_weights
-from csi_lib.prioritise.layout import OPEN
+from csi_lib.register.layout import OPEN
 
 __all__ = [
     "MODEL_LABELS",

@@ -16,7 +16,7 @@ import pandas as pd
 
 from csi_lib import catalogue
 from csi_lib.errors import DataError
-from csi_lib.prioritise.layout import ACTIVE
+from csi_lib.register.layout import ACTIVE
 
 __all__ = ["SUGGESTION_COLUMNS", "TRIGGER_COLUMNS", "suggest", "suggest_opportunities"]
 

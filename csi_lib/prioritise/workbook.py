@@ -3,7 +3,7 @@
 Sheets: the ranked backlog, the quarter's plan, what did not fit, the decision
 log, the suggestions of the gap analysis and an "About" sheet with the
 settings. Every sheet has a frozen header, a filter, widths and number formats;
-every text cell is written as text (see :mod:`csi_lib.prioritise.excel`).
+every text cell is written as text (see :mod:`csi_lib.register.excel`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from openpyxl.styles import Alignment, Font
 
 from csi_lib import catalogue
 from csi_lib.params.prioritisation import PrioritySettings
-from csi_lib.prioritise.excel import save_atomic, write_table
 from csi_lib.prioritise.planning import Plan
 from csi_lib.prioritise.scoring import MODEL_LABELS, quadrants
+from csi_lib.register.excel import save_atomic, write_table
 
 __all__ = ["backlog_frames", "write_backlog_workbook"]
 

@@ -20,7 +20,8 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from csi_lib import catalogue
 from csi_lib.errors import DataError
-from csi_lib.prioritise.layout import (
+from csi_lib.register.graph import find_cycle
+from csi_lib.register.layout import (
     ACTIVE,
     BY_FIELD,
     COLUMNS,
@@ -33,7 +34,6 @@ from csi_lib.prioritise.layout import (
     field_of_header,
     service_pairs,
 )
-from csi_lib.prioritise.planning import find_cycle
 
 __all__ = ["read_register"]
 

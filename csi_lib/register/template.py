@@ -17,8 +17,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from csi_lib import catalogue
-from csi_lib.prioritise.excel import HEADER_FILL, put, save_atomic
-from csi_lib.prioritise.layout import (
+from csi_lib.register.excel import HEADER_FILL, put, save_atomic
+from csi_lib.register.layout import (
     BY_FIELD,
     COLUMNS,
     NUMBER_FORMATS,

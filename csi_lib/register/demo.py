@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from csi_lib.prioritise.excel import put, save_atomic
-from csi_lib.prioritise.layout import COLUMNS, NUMBER_FORMATS
-from csi_lib.prioritise.template import template_workbook
+from csi_lib.register.excel import put, save_atomic
+from csi_lib.register.layout import COLUMNS, NUMBER_FORMATS
+from csi_lib.register.template import template_workbook
 
 if TYPE_CHECKING:
     from csi_lib.params import Params
