@@ -154,7 +154,7 @@ def test_without_a_date_format_slash_dates_follow_dayfirst(tiny: Path) -> None:
     t = ingest(load_params(tiny)).tickets.set_index("ticket_id")
     assert t.loc["T5", "opened_at"] == pd.Timestamp("2026-03-02 10:00", tz="UTC")
     assert t.loc["T1", "opened_at"] == pd.Timestamp("2026-07-01 09:00", tz="UTC")  # ISO first
-    _edit(tiny, "    dayfirst: true\n", "")
+    _edit(tiny, "    dayfirst: true\n", "    dayfirst: false\n")
     t = ingest(load_params(tiny)).tickets.set_index("ticket_id")
     assert t.loc["T5", "opened_at"] == pd.Timestamp("2026-02-03 10:00", tz="UTC")
 

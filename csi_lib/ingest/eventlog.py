@@ -26,6 +26,7 @@ import pandas as pd
 
 from csi_lib.errors import DataError
 from csi_lib.ingest.adapter import Adapted, clean
+from csi_lib.ingest.dates import Where
 from csi_lib.ingest.reader import header, read_file, require_columns
 from csi_lib.ingest.rules import issue
 from csi_lib.ingest.times import parse_times
@@ -56,12 +57,13 @@ def _events(source: Source, ev: EventLog, tz: str
     skip(log[ev.case].isna(), ev.case, "event without a case id", "correct these rows")
     log = log.loc[log[ev.case].notna()]
     times = parse_times(log[ev.timestamp], source.date_formats, source.timezone or tz,
-                        dayfirst=source.dayfirst)
+                        dayfirst=source.dayfirst,
+                        where=Where(str(source.path), ev.timestamp, "sources.tickets", lines))
     if times.gap.any():
         issues.append(issue("tickets", source.path, ev.timestamp,
                             "local time in the daylight-saving gap", "flagged",
                             log.loc[times.gap, "source_row"],
-                            "none needed: moved to the first valid time"))
+                            "none needed: read as the instant the clocks jumped"))
     untimed = log[ev.timestamp].isna()
     skip(untimed.reindex(lines.index, fill_value=False), ev.timestamp,
          "event without a timestamp", "correct these rows")

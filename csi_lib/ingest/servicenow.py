@@ -13,6 +13,7 @@ import pandas as pd
 
 from csi_lib.errors import DataError
 from csi_lib.ingest.adapter import Adapted, read_mapped, value_maps
+from csi_lib.ingest.dates import Where
 from csi_lib.ingest.reader import header
 from csi_lib.ingest.rules import issue
 from csi_lib.ingest.times import parse_times
@@ -113,8 +114,9 @@ def _fold(adapted: Adapted, raw: pd.DataFrame, *, id_col: str, table: str,
     if mod is not None:
         keys["_mod"] = pd.to_numeric(raw[mod].str.strip(), errors="coerce")
     if upd is not None:
+        where = Where(str(source.path), upd, f"sources.{table}", frame["source_row"])
         keys["_upd"] = parse_times(raw[upd].str.strip().replace("", pd.NA), source.date_formats,
-                                   tz, dayfirst=source.dayfirst).parsed
+                                   tz, dayfirst=source.dayfirst, where=where).parsed
     order = pd.DataFrame(keys, index=frame.index).assign(_line=frame["source_row"])
     order = order.sort_values([c for c in ("_mod", "_upd") if c in order] + ["_line"],
                               na_position="first", kind="stable")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from csi_lib.ingest.adapter import Adapted, value_maps
+from csi_lib.ingest.dates import Where
 from csi_lib.ingest.rules import Rules
 from csi_lib.ingest.times import UTC_NS, parse_times
 from csi_lib.params import PERSONAL_COLUMNS, Params, Source
@@ -76,10 +77,13 @@ def _typed(adapted: Adapted, table: str, source: Source, tz: str
         if isinstance(frame[col].dtype, pd.DatetimeTZDtype):  # derived by the adapter
             cols[col] = frame[col].astype(UTC_NS)
             continue
-        parsed = parse_times(frame[col], source.date_formats, src_tz, dayfirst=source.dayfirst)
+        where = Where(str(adapted.file), adapted.origins.get(col, col), f"sources.{table}",
+                      frame["source_row"])
+        parsed = parse_times(frame[col], source.date_formats, src_tz, dayfirst=source.dayfirst,
+                             where=where)
         cols[col] = parsed.parsed
         rules.hit(parsed.gap, col, "local time in the daylight-saving gap",
-                  "none needed: moved to the first valid time", flag=True)
+                  "none needed: read as the instant the clocks jumped", flag=True)
         formats = ", ".join(source.date_formats) or "automatic"
         rules.hit(parsed.bad, col, "not a date in the expected format",
                   f"check date_format ({formats}) in the params file or correct these cells")

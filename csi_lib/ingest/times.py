@@ -5,8 +5,10 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
+
+from csi_lib.ingest.dates import Where, slash_order
+from csi_lib.sla.zones import first_instant
 
 __all__ = ["EARLIEST", "LATEST", "ParsedTimes", "automatic_formats", "parse_times"]
 
@@ -39,7 +41,7 @@ class ParsedTimes:
     parsed: pd.Series  # datetime64[ns, UTC]; NaT where missing or unreadable
     bad: pd.Series  # text that is not a date in any of the formats
     implausible: pd.Series  # a date, but before 1970 or after 2200
-    gap: pd.Series  # a local time in the spring daylight-saving gap, moved forward
+    gap: pd.Series  # a local time in the spring daylight-saving gap, moved to the jump
 
 
 OFFSET = r"(?:Z|[+-]\d\d:?\d\d)\s*$"
@@ -56,12 +58,35 @@ def _read(text: pd.Series, fmt: str, *, utc: bool) -> pd.Series:
             return pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
 
 
+def _localise(naive: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
+    """Wall-clock times of ``tz`` as UTC, and the mask of times in a spring-forward gap.
+
+    A repeated wall time (clocks set back) is read as its first occurrence; a
+    skipped one (clocks set forward) as the instant of the jump, whatever its
+    size (30 minutes at Lord Howe, 2 hours at Troll): :func:`first_instant`
+    finds each change to the second instead of assuming a shift of one hour.
+    """
+    out = pd.Series(pd.NaT, index=naive.index, dtype="datetime64[us, UTC]")
+    gap = pd.Series(False, index=naive.index)
+    # Outside the plausible window (and nanoseconds' range) a time is reported as
+    # implausible by the caller: its zone does not matter, read it as UTC.
+    window = (naive >= EARLIEST.tz_localize(None) - pd.Timedelta(days=2)) & (
+        naive < LATEST.tz_localize(None) + pd.Timedelta(days=2))
+    wall = naive[window].astype("datetime64[ns]").to_numpy().view("i8")
+    utc = pd.DatetimeIndex(first_instant(wall, tz).view("M8[ns]")).tz_localize("UTC")
+    back = utc.tz_convert(tz).tz_localize(None).as_unit("ns").asi8
+    out[window] = pd.Series(utc.as_unit("us"), index=naive.index[window])
+    gap[window] = back != wall
+    other = naive.notna() & ~window
+    if other.any():
+        out[other] = naive[other].dt.tz_localize("UTC").astype("datetime64[us, UTC]")
+    return out, gap
+
+
 def _parse(text: pd.Series, fmt: str, tz: str) -> tuple[pd.Series, pd.Series]:
     """``text`` read with ``fmt`` as UTC, and the mask of times moved out of the DST gap.
 
     Times with an offset are instants; naive times are wall-clock times in ``tz``.
-    A time repeated when clocks go back is read as its first (summer)
-    occurrence; a time in the spring gap does not exist and is moved forward.
     """
     if "%z" in fmt or "%Z" in fmt:
         aware = pd.Series(True, index=text.index)
@@ -77,27 +102,28 @@ def _parse(text: pd.Series, fmt: str, tz: str) -> tuple[pd.Series, pd.Series]:
     if not aware.all():
         naive = _read(text[~aware], fmt, utc=False)
         if getattr(naive.dt, "tz", None) is None:
-            ambiguous = np.ones(len(naive), dtype=bool)
-            local = naive.dt.tz_localize(tz, ambiguous=ambiguous, nonexistent="NaT")
-            moved = local.isna() & naive.notna()
-            if moved.any():
-                local = naive.dt.tz_localize(tz, ambiguous=ambiguous,
-                                             nonexistent="shift_forward")
+            naive, moved = _localise(naive, tz)
             gap = gap | moved.reindex(text.index, fill_value=False)
-            naive = local
         out = out.fillna(naive.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
                          .reindex(text.index))
     return out, gap
 
 
 def parse_times(text: pd.Series, formats: tuple[str, ...], tz: str, *,
-                dayfirst: bool = False) -> ParsedTimes:
+                dayfirst: bool | None = None, where: Where | None = None) -> ParsedTimes:
     """Parse ``text`` trying each strptime format in turn (none: :func:`automatic_formats`).
 
     Naive times are wall-clock times in ``tz``; times with an offset keep it.
     Each format only sees the cells the previous ones could not read, so a list
     such as ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"] costs one pass per format.
+    Without formats, slash dates are read day-first or month-first as ``dayfirst``
+    says or, when it is None, as the column's own values prove
+    (:func:`~csi_lib.ingest.dates.slash_order`, which refuses a column that proves
+    neither order, naming ``where``).
     """
+    if not formats and dayfirst is None:
+        dayfirst = bool(slash_order(text, where or Where("the export", str(text.name),
+                                                         "sources")))
     index = text.index
     values = pd.Series(pd.NaT, index=index, dtype=UTC_NS)
     gap = pd.Series(False, index=index)

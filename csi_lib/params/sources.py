@@ -124,7 +124,7 @@ class Source(Frozen):
     adapter: Literal["generic", "servicenow", "jira", "eventlog"] = "generic"
     sheet: str | None = None
     date_format: str | list[str] | None = None
-    dayfirst: bool = False
+    dayfirst: bool | None = None  # None: each column's slash dates prove their order
     timezone: TimeZone | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     values: dict[str, dict[str, str]] = Field(default_factory=dict)
