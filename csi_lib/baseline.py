@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
 from csi_lib import catalogue, display, plots
 from csi_lib.data import load_kpis, load_tables
@@ -190,11 +191,8 @@ def quality_summary(ctx: Baseline) -> pd.DataFrame:
     })
 
 
-def _show_figure(fig: object) -> None:
-    # The inline backend turns a Figure into image/png, which both reports embed.
-    from IPython.display import display as ipy_display
-
-    ipy_display(fig)
+def _show_figure(fig: Figure) -> None:
+    plots.show_figure(fig)
 
 
 def show_title(ctx: Baseline) -> None:

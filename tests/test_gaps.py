@@ -15,7 +15,7 @@ from conftest import PARAMS_YAML, ROOT, write_yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csi_lib import gaps
+from csi_lib import gaps, plots
 from csi_lib.data import load_tables
 from csi_lib.errors import ParamsError
 from csi_lib.gaps.charts import gap_figure, xmr_figure
@@ -554,6 +554,29 @@ def test_charts_draw_every_kpi_and_mark_signals(demo: Demo) -> None:
     assert {"values", "moving_range", "centre", "UCL", OUTSIDE} <= gids
     bars = gap_figure(ctx.gaps, params.gaps.tolerance, ctx.label)
     assert len(bars.axes[0].patches) >= ctx.gaps["target"].notna().sum()
+
+
+def test_charts_fit_inside_the_png_they_are_shown_as(demo: Demo) -> None:
+    """Saved with a fixed margin, not cropped to their content: nothing may stick out,
+    and the PNG is the PDF text width."""
+    params = demo[0]
+    ctx = gaps.build(params, _kpis(demo, "2026Q3"), params.period("2026Q3"), "network")
+    charts = list(ctx.charts.values())
+    pad = (plots.THEME.width_in - plots._FIG_W) / 2
+    for fig in (xmr_figure(charts[:6]), xmr_figure(charts[6:9]), xmr_figure(charts[:1]),
+                gap_figure(ctx.gaps, params.gaps.tolerance, ctx.label)):
+        png = plots.figure_png(fig)
+        assert abs(int.from_bytes(png[16:20], "big") - plots.THEME.width_in * plots.THEME.dpi) <= 1
+        w, h = fig.get_size_inches()
+        box = fig.get_tightbbox()
+        assert -pad <= box.x0 and box.x1 <= w + pad
+        assert -pad <= box.y0 and box.y1 <= h + pad
+        # Titles never run into the chart of the next column or row.
+        axes = [ax.get_window_extent() for ax in fig.axes]
+        for ax in fig.axes:
+            if ax.get_title(loc="left"):
+                title = ax._left_title.get_window_extent()
+                assert not any(title.overlaps(other) for other in axes), ax.get_title(loc="left")
 
 
 def test_a_client_with_almost_no_history_still_gets_a_report(tiny: Path, tmp_path: Path,

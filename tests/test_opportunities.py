@@ -359,13 +359,14 @@ def test_functions_do_not_mutate_the_tickets(params: Params) -> None:
 def test_show_opportunities_displays_each_part(params: Params,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     shown: list[object] = []
+    figures: list[Figure] = []
     monkeypatch.setattr("IPython.display.display",
                         lambda obj, raw=False: shown.append(obj))
+    monkeypatch.setattr("csi_lib.plots.show_figure", lambda fig, alt=None: figures.append(fig))
     t = frame(AUTOMATION + repeats_for("net", 5))
     tables = Ingested(tickets=t, changes=pd.DataFrame(), surveys=pd.DataFrame())
     opp.show_opportunities(tables, params, "2026Q3", "net")
 
-    figures = [o for o in shown if isinstance(o, Figure)]
     texts = "\n".join(o["text/markdown"] for o in shown if isinstance(o, dict))
     assert len(figures) == 1
     # 4 categories over the 140 tickets: the Pareto stays by category

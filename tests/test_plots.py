@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 
@@ -301,14 +302,41 @@ def test_charts_leave_no_figure_open_in_pyplot():
     assert all(isinstance(f, Figure) for f in figs)
 
 
-def test_charts_are_pngs_as_wide_as_the_pdf_text(tmp_path):
-    for i, fig in enumerate(_every_chart(_kpis(), _tickets())):
-        path = tmp_path / f"chart{i}.png"
-        fig.savefig(path, bbox_inches="tight")          # as IPython displays it
-        png = path.read_bytes()
+def test_charts_are_pngs_as_wide_as_the_pdf_text():
+    for fig in _every_chart(_kpis(), _tickets()):
+        png = plots.figure_png(fig)                     # as the reports show it
         assert png.startswith(b"\x89PNG")
-        width_in = int.from_bytes(png[16:20], "big") / plots.THEME.dpi   # IHDR width
-        assert 6.5 <= width_in <= 6.7
+        width_px = int.from_bytes(png[16:20], "big")     # IHDR width
+        assert abs(width_px - plots.THEME.width_in * plots.THEME.dpi) <= 1
+
+
+def test_chart_content_fits_inside_the_png():
+    # Saved with a fixed margin, not cropped to the content: nothing may stick out.
+    pad = (plots.THEME.width_in - plots._FIG_W) / 2
+    for fig in _every_chart(_kpis(), _tickets()):
+        w, h = fig.get_size_inches()
+        plots.figure_png(fig)                       # lays the figure out
+        box = fig.get_tightbbox()
+        assert box.x0 >= -pad and box.y0 >= -pad, fig.axes[0].get_title(loc="left")
+        assert box.x1 <= w + pad and box.y1 <= h + pad, fig.axes[0].get_title(loc="left")
+
+
+def test_show_figure_displays_one_png_drawn_once(monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display",
+                        lambda obj, raw=False, metadata=None: shown.append((obj, raw, metadata)))
+    fig = plots.backlog_chart(_kpis(), "email")
+    draws = []
+    original = fig.draw
+    monkeypatch.setattr(fig, "draw", lambda renderer: (draws.append(1), original(renderer)))
+    plots.show_figure(fig)
+    plots.show_figure(fig, alt="Bars of tickets opened and resolved")
+    assert len(draws) == 2                      # one draw per display, no measuring draw
+    (first, raw, meta), (_, _, alt_meta) = shown
+    assert raw and meta is None
+    assert base64.b64decode(first["image/png"]) == plots.figure_png(fig)
+    assert first["text/plain"].startswith("<Figure size")
+    assert alt_meta == {"image/png": {"alt": "Bars of tickets opened and resolved"}}
 
 
 def test_charts_look_the_same_whatever_the_global_style():

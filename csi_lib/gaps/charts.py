@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -19,11 +20,19 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from csi_lib import catalogue
 from csi_lib.kpis.spc import OUTSIDE, SHIFT, TREND, ControlChart
-from csi_lib.plots import THEME, _figure, _fmt_value, _period_axis, _themed, _title
+from csi_lib.plots import (
+    _FIG_W,
+    THEME,
+    _figure,
+    _fmt_value,
+    _period_axis,
+    _themed,
+    _title,
+    _widest,
+)
 
 __all__ = ["RAG_COLOURS", "gap_figure", "xmr_figure"]
 
-_FIG_W = THEME.width_in - 0.12   # as csi_lib.plots: saved with 0.06 in padding each side
 # Okabe-Ito green, orange and vermillion: told apart with colour-vision deficiencies.
 RAG_COLOURS = {"green": "#009E73", "amber": "#E69F00", "red": "#D55E00"}
 # Signal markers, drawn in this order so that "outside limits" lies on top.
@@ -46,12 +55,15 @@ def gap_figure(gaps: pd.DataFrame, tolerance: float, label: str) -> Figure:
     tolerance inside which a miss is amber.
     """
     rows = gaps.loc[gaps["target"].notna() & gaps["value"].notna()]
+    names = [catalogue.get(k).label for k in rows["kpi"]]
     with _themed():
         fig = _figure(0.9 + 0.3 * max(len(rows), 1))
         ax = fig.add_subplot()
+        # The title starts where the axes do, right of the KPI names.
         _title(ax, f"Distance to target, {label}",
                f"relative to the target; bars to the left fall short. Shaded: the "
-               f"{tolerance:.0%} tolerance band, where a miss is amber", _FIG_W - 0.3)
+               f"{tolerance:.0%} tolerance band, where a miss is amber",
+               _FIG_W - 0.3 - _widest(names, mpl.rcParams["ytick.labelsize"]))
         if rows.empty:
             ax.set_axis_off()
             ax.text(0.5, 0.5, "No KPI of this service has a target", ha="center",
@@ -77,7 +89,7 @@ def gap_figure(gaps: pd.DataFrame, tolerance: float, label: str) -> Figure:
                         textcoords="offset points", va="center",
                         ha="right" if b > 0 else "left", fontsize=THEME.note_pt,
                         color=THEME.ink)
-        ax.set_yticks(y, labels=[catalogue.get(k).label for k in rows["kpi"]])
+        ax.set_yticks(y, labels=names)
         ax.set_ylim(len(rows) - 0.5, -0.5)
         ax.grid(visible=False, axis="y")
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:+.0%}" if v else "target"))
@@ -116,11 +128,11 @@ def _band(ax: Axes, starts: pd.DatetimeIndex, mask: np.ndarray, colour: str) -> 
         ax.axvspan(inside[0] - half, inside[-1] + half, color=colour, lw=0, zorder=0)
 
 
-def _draw_chart(top: Axes, bottom: Axes, chart: ControlChart, axes_w: float) -> None:
+def _draw_chart(top: Axes, bottom: Axes, chart: ControlChart) -> tuple[str, str]:
+    """Draw one KPI's charts; returns its title and subtitle, set once the layout is known."""
     kpi = catalogue.get(chart.kpi)
     pts, lim = chart.points, chart.limits
     starts = pd.DatetimeIndex(pts["period_start"])
-    labels = [f"{s:%b %y}" for s in starts]
     if lim is None:
         sub = chart.note
     else:
@@ -133,8 +145,6 @@ def _draw_chart(top: Axes, bottom: Axes, chart: ControlChart, axes_w: float) -> 
         else:
             limits = "limits beyond the KPI's range"
         sub = f"centre {_fmt_value(kpi.unit, lim.centre)}, {limits}; {lim.n} baseline months"
-    # The title may run over the limit labels right of the axes.
-    _title(top, kpi.label, sub, axes_w + 0.5, THEME.title_pt - 1)
     base = pts["baseline"].to_numpy(dtype=bool)
     quarter = pts["in_quarter"].to_numpy(dtype=bool)
     for ax in (top, bottom):
@@ -172,9 +182,36 @@ def _draw_chart(top: Axes, bottom: Axes, chart: ControlChart, axes_w: float) -> 
     bottom.set_ylim(bottom=0)
     bottom.set_ylabel("moving\nrange", fontsize=THEME.note_pt)
     top.tick_params(labelbottom=False)
+    return kpi.label, sub
+
+
+def _period_ticks(top: Axes, bottom: Axes, chart: ControlChart, axes_w: float) -> None:
+    starts = pd.DatetimeIndex(chart.points["period_start"])
+    labels = [f"{s:%b %y}" for s in starts]
     for ax in (top, bottom):
         _period_axis(ax, starts, labels, "M", axes_w)
     top.tick_params(labelbottom=False)
+
+
+def _tick_labels_in(ax: Axes) -> float:
+    """Width of the y tick labels ``ax`` will draw, from its locator, formatter and limits."""
+    lo, hi = ax.get_ylim()
+    ticks = [v for v in ax.yaxis.get_major_locator().tick_values(lo, hi)
+             if min(lo, hi) - 1e-9 <= v <= max(lo, hi) + 1e-9]
+    labels = ax.yaxis.get_major_formatter().format_ticks(ticks)
+    return _widest(labels, mpl.rcParams["ytick.labelsize"])
+
+
+# Hand layout of the XmR figure, in inches: constrained layout would cost about as
+# much as drawing the figure, for a grid whose parts all have known sizes.
+_XMR_TOP = 1.15         # individuals chart
+_XMR_GAP = 0.08         # between it and the moving-range chart
+_XMR_MR = 0.55          # moving-range chart
+_XMR_TICKS = 0.28       # month labels under it
+_XMR_ROW_GAP = 0.12
+_XMR_RIGHT = 0.34       # limit labels (UCL, CL, LCL) right of the axes
+_XMR_EDGE = 0.04        # white at the figure's edges
+_XMR_LEGEND = 0.42      # two rows of legend entries
 
 
 def xmr_figure(charts: Sequence[ControlChart]) -> Figure:
@@ -186,20 +223,64 @@ def xmr_figure(charts: Sequence[ControlChart]) -> Figure:
     n = len(charts)
     ncols = 1 if n == 1 else 2
     nrows = math.ceil(n / ncols)
-    axes_w = _FIG_W / ncols - 0.9
+    col_w = _FIG_W / ncols
     with _themed():
-        fig = _figure(0.5 + 2.6 * nrows)
-        grid = fig.add_gridspec(2 * nrows, ncols, height_ratios=[2.1, 1] * nrows)
-        for i, chart in enumerate(charts):
+        fig = Figure(figsize=(_FIG_W, 1.0), dpi=THEME.dpi)
+        pairs, titles = [], []
+        for chart in charts:
+            top = fig.add_axes((0, 0, 1, 1))
+            bottom = fig.add_axes((0, 0, 1, 1), sharex=top)
+            pairs.append((top, bottom))
+            titles.append(_draw_chart(top, bottom, chart))
+        # Left margin of each column: its widest y tick labels, and the mR axis label.
+        rc = mpl.rcParams
+        tick_pad = (rc["ytick.major.pad"] + rc["ytick.major.size"] * rc["ytick.left"]) / 72
+        mr_label = (2 * 1.2 * THEME.note_pt + rc["axes.labelpad"]) / 72
+        left = [_XMR_EDGE + tick_pad + 0.04 + max(
+            (max(_tick_labels_in(t), _tick_labels_in(b) + mr_label)
+             for i, (t, b) in enumerate(pairs) if i % ncols == c), default=0.0)
+            for c in range(ncols)]
+        axes_w = [col_w - left[c] - _XMR_RIGHT for c in range(ncols)]
+        # Titles wrap to their column (they may run over the limit labels), then
+        # each row is as tall as its tallest title.
+        heads = [0.0] * nrows
+        for i, ((top, bottom), chart, (title, sub)) in enumerate(
+                zip(pairs, charts, titles, strict=True)):
             r, c = divmod(i, ncols)
-            top = fig.add_subplot(grid[2 * r, c])
-            bottom = fig.add_subplot(grid[2 * r + 1, c], sharex=top)
-            _draw_chart(top, bottom, chart, axes_w)
+            _period_ticks(top, bottom, chart, axes_w[c])
+            size = THEME.title_pt - 1
+            _title(top, title, sub, col_w - left[c] - 0.05, size)
+            text_pt = top.title.get_text().count("\n") * 1.2 * size + size
+            heads[r] = max(heads[r], (top.titleOffsetTrans.get_matrix()[1, 2] * 72 / fig.dpi
+                                      + text_pt + 2) / 72)
+        row_h = _XMR_TOP + _XMR_GAP + _XMR_MR + _XMR_TICKS + _XMR_ROW_GAP
+        height = _XMR_EDGE + sum(heads) + nrows * row_h + _XMR_LEGEND
+        fig.set_size_inches(_FIG_W, height)
+        y = height - _XMR_EDGE
+        for r in range(nrows):
+            y -= heads[r]
+            for c in range(ncols):
+                i = r * ncols + c
+                if i >= n:
+                    break
+                top, bottom = pairs[i]
+                x0 = c * col_w + left[c]
+                top.set_position(_frac((x0, y - _XMR_TOP, axes_w[c], _XMR_TOP), height))
+                bottom.set_position(_frac((x0, y - _XMR_TOP - _XMR_GAP - _XMR_MR, axes_w[c],
+                                           _XMR_MR), height))
+            y -= row_h
         handles = [Line2D([], [], ls="none", marker=s["marker"], ms=6, mfc="none",
                           mec=s["color"], mew=1.6, label=s["label"])
                    for s in reversed(_SIGNAL_STYLE.values())]
         handles += [Patch(color=_BASELINE, label="baseline for the limits"),
                     Patch(color=THEME.highlight, label="quarter under review")]
-        fig.legend(handles=handles, loc="outside lower center", ncols=3,
-                   fontsize=THEME.note_pt, handlelength=1.4, columnspacing=1.2)
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0), ncols=3,
+                   fontsize=THEME.note_pt, handlelength=1.4, columnspacing=1.2,
+                   borderaxespad=0.2)
         return fig
+
+
+def _frac(box: tuple[float, float, float, float], height: float) -> tuple[float, ...]:
+    """A box in inches (x, y, width, height) as fractions of a figure _FIG_W wide."""
+    x, y, w, h = box
+    return (x / _FIG_W, y / height, w / _FIG_W, h / height)

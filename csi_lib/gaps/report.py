@@ -7,6 +7,7 @@ function per section, in the order of the report.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -25,6 +26,9 @@ from csi_lib.gaps.targets import target_table
 from csi_lib.gaps.triggers import period_name
 from csi_lib.kpis.spc import RUN_LENGTH, TREND_LENGTH, X_FACTOR
 from csi_lib.kpis.trend import SIGNIFICANCE
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = [
     "show_control_charts",
@@ -45,11 +49,11 @@ __all__ = [
 CHARTS_PER_FIGURE = 6     # three rows of two: a figure that fits one PDF page
 
 
-def _show_figure(fig: object) -> None:
-    # The inline backend turns a Figure into image/png, which both reports embed.
-    from IPython.display import display as ipy_display
+def _show_figure(fig: Figure) -> None:
+    # Imported here, like the charts: importing the package stays free of matplotlib.
+    from csi_lib.plots import show_figure
 
-    ipy_display(fig)
+    show_figure(fig)
 
 
 def show_title(ctx: GapContext) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from matplotlib.figure import Figure
 
-from csi_lib import display
+from csi_lib import display, plots
 from csi_lib.maturity import charts
 from csi_lib.maturity.assessment import Assessment
 from csi_lib.maturity.model import LEVELS, default_model_path
@@ -179,10 +180,8 @@ def todo_table(ctx: Assessment) -> pd.DataFrame:
                                        "Needs"])
 
 
-def _show_figure(fig: object, alt: str) -> None:
-    from IPython.display import display as ipy_display
-
-    ipy_display(fig, metadata={"image/png": {"alt": alt}})
+def _show_figure(fig: Figure, alt: str) -> None:
+    plots.show_figure(fig, alt)
 
 
 def show_title(ctx: Assessment) -> None:

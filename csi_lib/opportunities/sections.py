@@ -7,8 +7,9 @@ service id, so any notebook can show it; words are generated from the numbers.
 from __future__ import annotations
 
 import pandas as pd
+from matplotlib.figure import Figure
 
-from csi_lib import display
+from csi_lib import display, plots
 from csi_lib.ingest import Ingested
 from csi_lib.kpis import period_bounds
 from csi_lib.opportunities.automation import (
@@ -40,11 +41,8 @@ def _context(params: Params, period: pd.Period | str, service: str
     return params.service(service), period, start, end
 
 
-def _show_figure(fig: object) -> None:
-    # Imported here: IPython is only needed inside a kernel.
-    from IPython.display import display as ipy_display
-
-    ipy_display(fig)
+def _show_figure(fig: Figure) -> None:
+    plots.show_figure(fig)
 
 
 def _listing(names: list[str]) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import lru_cache
+
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -10,10 +13,21 @@ from matplotlib.textpath import text_to_path
 from csi_lib.plots.theme import THEME, _figure
 
 
+@lru_cache(maxsize=8192)
 def _text_in(text: str, size: float, *, bold: bool = False) -> float:
-    """Width of one line of ``text`` in inches, measured without a layout draw (~0.3 s)."""
+    """Width of one line of ``text`` in inches, measured without a layout draw (~0.3 s).
+
+    Cached: the font is the theme's, so a width never changes, and reports measure
+    the same period labels and titles over and over.
+    """
     prop = FontProperties(family=THEME.font, size=size, weight="bold" if bold else "normal")
     return text_to_path.get_text_width_height_descent(text, prop, ismath=False)[0] / 72
+
+
+def _widest(texts: Iterable[str], size: float) -> float:
+    """Width in inches of the widest of ``texts`` (e.g. tick labels), 0 for none."""
+    return max((_text_in(line, size) for text in texts for line in text.split("\n")),
+               default=0.0)
 
 
 def _wrap(text: str, width_in: float, size: float, *, bold: bool = False) -> str:

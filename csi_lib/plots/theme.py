@@ -34,9 +34,10 @@ class Theme:
 
 
 THEME = Theme()
-# IPython and nbconvert save figures with bbox_inches="tight" and 0.1 in of
-# padding: a figure this wide comes out at THEME.width_in.
-_FIG_W = THEME.width_in - 0.12
+# Charts are saved with this much white each side (csi_lib.plots.output), so a
+# figure this wide comes out at THEME.width_in.
+_PAD_IN = 0.06
+_FIG_W = THEME.width_in - 2 * _PAD_IN
 
 
 def _rc() -> dict[str, Any]:

@@ -23,7 +23,7 @@ from csi_lib.prioritise.scoring import HIGH_IMPACT, LOW_EFFORT, Sensitivity
 __all__ = ["capacity_chart", "impact_effort_matrix", "rank_ranges"]
 
 THEME = plots.THEME
-_W = THEME.width_in - 0.12   # IPython's tight bbox adds 0.1 in of padding
+_W = plots._FIG_W   # saved with plots.show_figure's margin: the PDF text width
 _PLANNED = THEME.palette[0]
 _COMMITTED = THEME.palette[4]
 _OUT = THEME.palette[1]
@@ -190,6 +190,8 @@ def rank_ranges(sens: Sensitivity, titles: Mapping[str, str], show: int = 10) ->
         ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))
         ax.set_xlabel("rank (1 = first)")
         ax.grid(visible=False, axis="y")
-        ax.set_title(f"Rank of the leading initiatives with each weight {sens.step:.0%} up "
-                     "or down", loc="left", fontsize=THEME.title_pt, fontweight="bold")
+        # The title starts where the axes do, right of the initiative names.
+        room = _W - 0.3 - plots._widest(labels, THEME.note_pt)
+        plots._title(ax, f"Rank of the leading initiatives with each weight {sens.step:.0%} "
+                     "up or down", None, room)
         return fig

@@ -11,8 +11,9 @@ import math
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.figure import Figure
 
-from csi_lib import catalogue, display
+from csi_lib import catalogue, display, plots
 from csi_lib.params.prioritisation import CRITERIA
 from csi_lib.prioritise import charts
 from csi_lib.prioritise.report import Prioritisation
@@ -30,10 +31,8 @@ __all__ = [
 _LIVE = ("committed", "in plan", "did not fit", "blocked", "below threshold")
 
 
-def _figure(fig: object) -> None:
-    from IPython.display import display as ipy_display
-
-    ipy_display(fig)
+def _figure(fig: Figure) -> None:
+    plots.show_figure(fig)
 
 
 def _score(ctx: Prioritisation, value: object) -> str:
