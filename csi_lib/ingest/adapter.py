@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from csi_lib.errors import DataError
-from csi_lib.ingest.reader import header, read_file, require_columns
+from csi_lib.ingest.reader import header, read_file, require_columns, title_row_hint
 from csi_lib.ingest.rules import issue
 from csi_lib.params import CANONICAL_COLUMNS, Source
 
@@ -47,7 +47,7 @@ def map_columns(table: str, source: Source, present: list[str],
     """Canonical column -> export column: the params map first, then the first default
     name the export has. A required column found in neither fails with the names tried."""
     mapping = dict(source.columns)
-    require_columns(mapping.values(), present, source.path, f"sources.{table}.columns")
+    require_columns(mapping.values(), present, source, f"sources.{table}.columns")
     for canon, names in defaults.items():
         if canon not in mapping:
             found = next((n for n in names if n in present), None)
@@ -61,6 +61,7 @@ def map_columns(table: str, source: Source, present: list[str],
             f"{source.path} ({source.adapter} export) has no column for {missing}: looked "
             f"for {tried}. Its columns are: {', '.join(map(repr, present))}. Map them under "
             f"sources.{table}.columns in the params file."
+            + title_row_hint(source, [defaults[c] for c in missing if defaults.get(c)])
         )
     return mapping
 
@@ -96,10 +97,10 @@ def read_mapped(table: str, source: Source, defaults: dict[str, tuple[str, ...]]
     Returns the raw text frame (for adapter-specific columns such as version
     counters) and the cleaned canonical frame.
     """
-    present = header(source.path, source.sheet) if present is None else present
+    present = header(source) if present is None else present
     mapping = map_columns(table, source, present, defaults)
     extra = tuple(c for c in extra if c in present)
-    raw = read_file(source.path, source.sheet, usecols=[*mapping.values(), *extra])
+    raw = read_file(source, usecols=[*mapping.values(), *extra])
     frame, issues = clean(raw, mapping, (*placeholders, *source.missing), table, source.path)
     return raw, Adapted(frame=frame, file=source.path, origins=mapping,
                         export_rows=len(raw), issues=issues)

@@ -44,9 +44,9 @@ def _events(source: Source, ev: EventLog, tz: str
     names = [ev.case, ev.activity, ev.timestamp, ev.group, ev.resource,
              ev.reassignment.changes_of if ev.reassignment else None, *source.columns.values()]
     names = [n for n in dict.fromkeys(names) if n is not None]
-    present = header(source.path, source.sheet)
-    require_columns(names, present, source.path, "sources.tickets.events and columns")
-    raw = read_file(source.path, source.sheet, usecols=names)
+    present = header(source)
+    require_columns(names, present, source, "sources.tickets.events and columns")
+    raw = read_file(source, usecols=names)
     log, issues = clean(raw, {n: n for n in names}, tuple(source.missing), "tickets", source.path)
     lines = log["source_row"]
 
@@ -164,9 +164,9 @@ def _with_cases(frame: pd.DataFrame, origins: dict[str, str], source: Source, ev
     if cases is None:
         return frame, origins, [], 0
     names = [cases.case, *cases.columns.values()]
-    present = header(cases.path, cases.sheet)
-    require_columns(names, present, cases.path, "sources.tickets.events.cases")
-    raw = read_file(cases.path, cases.sheet, usecols=names)
+    present = header(cases)
+    require_columns(names, present, cases, "sources.tickets.events.cases")
+    raw = read_file(cases, usecols=names)
     mapping = {"_case": cases.case, **cases.columns}
     table, issues = clean(raw, mapping, tuple(source.missing), "tickets", cases.path)
     lines = table["source_row"]

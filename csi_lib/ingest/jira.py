@@ -138,5 +138,5 @@ def _surveys(source: Source, present: list[str]) -> Adapted:
 
 def adapt(source: Source, table: str, tz: str) -> Adapted:  # noqa: ARG001 (one signature)
     """Read a Jira Service Management CSV export as tickets or as survey answers."""
-    present = header(source.path, source.sheet)
+    present = header(source)
     return _tickets(source, present) if table == "tickets" else _surveys(source, present)

@@ -155,7 +155,7 @@ def _normalise(frame: pd.DataFrame, table: str, source: Source, origins: dict[st
 def adapt(source: Source, table: str, tz: str) -> Adapted:
     """Read a ServiceNow export of ``table`` (tickets or changes) as canonical rows."""
     defaults = dict(TICKET_DEFAULTS if table == "tickets" else CHANGE_DEFAULTS)
-    present = header(source.path, source.sheet)
+    present = header(source)
     stand_in = _stand_in(table, source, present)
     if stand_in is not None:
         defaults[STAND_INS[table]] = (stand_in,)

@@ -17,6 +17,7 @@ from csi_lib.params.sources import (
     EXPORT_SUFFIXES,
     PERSONAL_COLUMNS,
     EventLog,
+    ExportFile,
     Source,
     Sources,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "PRIORITIES",
     "SLUG",
     "EventLog",
+    "ExportFile",
     "GapSettings",
     "MaturitySettings",
     "Params",

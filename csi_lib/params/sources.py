@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -10,8 +11,8 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 from csi_lib.params.base import Frozen, TimeZone
 
 __all__ = [
-    "ADAPTERS", "CANONICAL_COLUMNS", "EXPORT_SUFFIXES", "PERSONAL_COLUMNS", "EventLog", "Source",
-    "Sources",
+    "ADAPTERS", "CANONICAL_COLUMNS", "EXPORT_SUFFIXES", "PERSONAL_COLUMNS", "EventLog", "ExportFile",
+    "Source", "Sources",
 ]
 
 # Source columns each canonical table can take from an export; DESIGN.md's contract.
@@ -83,11 +84,64 @@ class Reassignment(Frozen):
         return self
 
 
-class CaseTable(Frozen):
-    """A second export with one row per case, for attributes the event log lacks."""
+# Delimiters by name, for YAML files where a tab is hard to see.
+DELIMITER_NAMES = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+
+
+class ExportFile(Frozen):
+    """An export file and how to read it: sheet and header row, or a CSV's encoding and delimiter.
+
+    ``header_row`` is the line (CSV) or row (Excel) of the column names, 1 for
+    the first; rows above it (a report title) are skipped. Without ``encoding``
+    a CSV is read as UTF-8, or as UTF-16/UTF-8 when it starts with a byte-order
+    mark; without ``delimiter`` the separator is sniffed from the first lines.
+    """
 
     path: ExportPath
     sheet: str | None = None
+    header_row: int = Field(default=1, ge=1)
+    encoding: str | None = None
+    delimiter: str | None = None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(
+                    f"unknown encoding {value!r}: use a Python codec name such as utf-8, "
+                    "cp1252 (Windows), latin-1 or utf-16"
+                ) from None
+        return value
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_character(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        value = DELIMITER_NAMES.get(value.lower(), value)
+        if len(value) != 1 or value in "\"\r\n":
+            raise ValueError(
+                f"delimiter {value!r} must be one character such as ';' or '|', or one of "
+                f"{', '.join(DELIMITER_NAMES)}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _options_match_format(self) -> ExportFile:
+        if self.path.suffix.lower() == ".xlsx":
+            wrong = [k for k in ("encoding", "delimiter") if getattr(self, k) is not None]
+            if wrong:
+                raise ValueError(f"{' and '.join(wrong)} apply to CSV exports only, and "
+                                 f"{self.path.name} is a workbook: remove them")
+        return self
+
+
+class CaseTable(ExportFile):
+    """A second export with one row per case, for attributes the event log lacks."""
+
     case: str = Field(min_length=1)
     columns: dict[str, str] = Field(default_factory=dict)
 
@@ -117,12 +171,10 @@ class ServiceNowOptions(Frozen):
     updated_at: str | None = None
 
 
-class Source(Frozen):
+class Source(ExportFile):
     """One export file, the adapter that reads it and how its columns map onto a canonical table."""
 
-    path: ExportPath
     adapter: Literal["generic", "servicenow", "jira", "eventlog"] = "generic"
-    sheet: str | None = None
     date_format: str | list[str] | None = None
     dayfirst: bool | None = None  # None: each column's slash dates prove their order
     timezone: TimeZone | None = None
