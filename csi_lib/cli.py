@@ -15,8 +15,8 @@ __all__ = ["main"]
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    who = p.add_mutually_exclusive_group(required=True)
+def _common(p: argparse.ArgumentParser, *, required: bool = True) -> None:
+    who = p.add_mutually_exclusive_group(required=required)
     who.add_argument("--client",
                      help="client id: the name of its params file, e.g. 'demo' for "
                           "params/demo.yaml")
@@ -89,8 +89,13 @@ def _parser() -> argparse.ArgumentParser:
                      help="print the plan (what would run and what is unchanged) and stop")
 
     check = sub.add_parser("check", help="validate a client's params and exports without "
-                                         "running any report")
+                                         "running any report",
+                           description="Validate the params file, read every export, and "
+                                       "read the improvement register, maturity model and "
+                                       "questionnaires the reports would read.")
     _common(check)
+    check.add_argument("--period", help="quarter whose questionnaires to read, as YYYYQn "
+                                        "(default: reporting.period in the params file)")
 
     verify = sub.add_parser("verify", help="check a published period against its manifest",
                             description="Recompute every output's hash and compare it with "
@@ -127,8 +132,10 @@ def _parser() -> argparse.ArgumentParser:
     rt.add_argument("--out", type=Path,
                     help="file to write (default: prioritisation.register_file in the params)")
 
-    demo = sub.add_parser("demo-data", help="(re)write the demo client's exports from its seed")
-    _common(demo)
+    demo = sub.add_parser("demo-data", help="(re)write the demo client's exports from its seed",
+                          description="Write the generated exports of params/demo.yaml (or "
+                                      "of --client, a client with a `demo` section).")
+    _common(demo, required=False)
     demo.set_defaults(client="demo")
     return parser
 
@@ -150,7 +157,7 @@ def _params_file(args: argparse.Namespace) -> Path:
 
 def _run(args: argparse.Namespace) -> int:
     from csi_lib.params import params_path
-    from csi_lib.runner import NOTEBOOKS, Progress, RunOptions, plan_client, run_clients
+    from csi_lib.runner import NOTEBOOKS, Progress, RunOptions, plan_clients, run_clients
 
     if args.all:
         files = sorted(args.params_dir.glob("*.yaml"))
@@ -166,9 +173,10 @@ def _run(args: argparse.Namespace) -> int:
                          supersede=args.supersede, warm=not args.fresh_kernels)
     # Plan everything before running anything: a bad params file or notebook stops
     # the run before the first kernel starts.
-    plans = [plan_client(f, args.period, outputs=args.outputs, notebooks_dir=args.notebooks_dir or kit_dir("notebooks"),
-                         notebooks=args.notebooks, services=args.services, options=options)
-             for f in files]
+    plans = plan_clients(files, args.period, outputs=args.outputs,
+                         notebooks_dir=args.notebooks_dir or kit_dir("notebooks"),
+                         notebooks=args.notebooks, services=args.services, options=options,
+                         lock=not args.dry_run)
     for cp in plans:
         print(f"plan {cp.client} {cp.label}: {len(cp.to_run)} to run, "
               f"{len(cp.jobs) - len(cp.to_run)} unchanged")
@@ -211,9 +219,11 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from csi_lib.data import load_tables
-    from csi_lib.params import load_params
+    from csi_lib.params import check_file_name, load_params
+    from csi_lib.reports import NOTEBOOKS
 
     params = load_params(_params_file(args))
+    check_file_name(params)
     tables = load_tables(params, args.outputs)
     print(f"{params.client.id}: params valid; {len(tables.tickets):,} tickets, "
           f"{len(tables.changes):,} changes, {len(tables.surveys):,} survey answers kept; "
@@ -221,6 +231,16 @@ def _check(args: argparse.Namespace) -> int:
     if not tables.issues.empty:
         print(tables.issues[["table", "column", "rule", "action", "rows", "examples"]]
               .to_string(index=False))
+    period = args.period or params.reporting.period
+    for spec in NOTEBOOKS.values():
+        if spec.skip_reason(params) or not spec.check:
+            continue
+        if period is None and spec.name == "maturity":
+            print("maturity: questionnaires not checked: no period (pass --period YYYYQn)")
+            continue
+        spec.input_files(params, period)  # the demo client's are generated on first use
+        spec.check_inputs(params, period)
+        print(f"{spec.name}: inputs readable")
     return EXIT_OK
 
 
@@ -297,6 +317,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handler(args)
     except CsiError as exc:
         print(f"csi: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except PermissionError as exc:
+        print(f"csi: error: permission denied on {exc.filename}: give the user running csi "
+              "access to it (read for inputs, write for outputs) or choose another path",
+              file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -16,7 +16,9 @@ from csi_lib.params import SLUG, Params
 from csi_lib.reports import NOTEBOOKS, JobResult
 
 __all__ = [
+    "REPORT_FILES",
     "next_revision",
+    "output_problems",
     "read_manifest",
     "revisions",
     "verify",
@@ -134,14 +136,70 @@ def read_manifest(folder: Path) -> dict:
         return {}
 
 
+# Every successful job writes its executed notebook and both renderings.
+REPORT_FILES = ("ipynb", "html", "pdf")
+
+
+def _job_folder(rec: dict) -> str:
+    if "folder" in rec:
+        return rec["folder"]
+    parts = str(rec.get("name", "")).split("/")  # client/service/notebook or client/notebook
+    return parts[1] if len(parts) == 3 else ""
+
+
+def _job_outputs(folder: Path, rec: dict) -> dict[str, str]:
+    """Problems with one job's expected outputs, keyed by path relative to ``folder``."""
+    name = str(rec.get("name", "?"))
+    prefix = f"{_job_folder(rec)}/" if _job_folder(rec) else ""
+    files, hashes = list(rec.get("files", [])), dict(rec.get("hashes", {}))
+    found: dict[str, str] = {}
+    notebook = name.rsplit("/", 1)[-1]
+    for ext in REPORT_FILES:
+        if f"{notebook}.{ext}" not in files:
+            found[f"{prefix}{notebook}.{ext}"] = "not produced"
+    for file in files:
+        path = folder / prefix / file
+        if not path.is_file():
+            found[prefix + file] = "missing"
+        elif file not in hashes:
+            found[prefix + file] = "no recorded hash"
+        elif file_sha256(path) != hashes[file]:
+            found[prefix + file] = "modified"
+    return found
+
+
+def output_problems(folder: Path, jobs: Sequence[dict]) -> list[str]:
+    """Each successful job's expected outputs (its record's ``files``) that are not in
+    ``folder`` with their recorded hashes, one line each naming the file and the job."""
+    problems = []
+    for rec in jobs:
+        if not rec.get("ok"):
+            problems.append(f"failed: {rec.get('name', '?')}")
+            continue
+        problems += [f"{what}: {rel} (from {rec.get('name', '?')})"
+                     for rel, what in sorted(_job_outputs(folder, rec).items())]
+    return problems
+
+
 def verify(folder: Path) -> list[str]:
-    """Differences between a published folder and its manifest: modified, missing, unexpected."""
+    """Differences between a published folder and its manifest: each job's listed
+    outputs (missing, modified, never produced), then every other recorded output,
+    then files the manifest does not know."""
     manifest = read_manifest(folder)
     if not manifest:
         return [f"{folder}/manifest.json is missing or unreadable: the folder cannot be verified"]
     expected = manifest.get("outputs", {})
-    problems = []
+    jobs = manifest.get("jobs", [])
+    if not jobs:
+        return [f"{folder}/manifest.json lists no jobs: the folder cannot be verified"]
+    problems = output_problems(folder, jobs)
+    listed = set()
+    for rec in jobs:
+        prefix = f"{_job_folder(rec)}/" if _job_folder(rec) else ""
+        listed |= {prefix + f for f in rec.get("files", [])}
     for rel, digest in sorted(expected.items()):
+        if rel in listed:
+            continue  # checked against its job's record above
         path = folder / rel
         if not path.is_file():
             problems.append(f"missing: {rel}")
@@ -149,7 +207,7 @@ def verify(folder: Path) -> list[str]:
             problems.append(f"modified: {rel}")
     for path in sorted(folder.rglob("*")):
         rel = str(path.relative_to(folder))
-        if path.is_file() and rel != "manifest.json" and rel not in expected:
+        if path.is_file() and rel != "manifest.json" and rel not in expected and rel not in listed:
             problems.append(f"unexpected: {rel}")
     return problems
 

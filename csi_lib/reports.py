@@ -36,6 +36,7 @@ class NotebookSpec:
     prepare: str | None = None  # "module:function" writing generated (demo) inputs
     requires: str | None = None  # params setting without which the notebook does not apply
     after: tuple[str, ...] = ()
+    check: str | None = None  # "module:function" reading those inputs, raising CsiError
 
     def skip_reason(self, params: Params) -> str | None:
         """Why this notebook does not apply to a client (its input is not configured)."""
@@ -52,6 +53,12 @@ class NotebookSpec:
             _resolve(self.prepare)(params)
         return list(_resolve(self.inputs)(params, period)) if self.inputs else []
 
+    def check_inputs(self, params: Params, period: str | None) -> None:
+        """Read the notebook's own inputs (register, model, questionnaires) the way it
+        will, so a file that cannot be read stops the plan, not the notebook."""
+        if self.check and not self.skip_reason(params):
+            _resolve(self.check)(params, period)
+
 
 def _resolve(ref: str) -> Callable[..., Any]:
     module, _, name = ref.partition(":")
@@ -67,11 +74,13 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
         NotebookSpec("prioritisation", "Prioritisation", "client",
                      inputs="csi_lib.prioritise:input_files",
                      prepare="csi_lib.prioritise:ensure_demo_register",
-                     requires="prioritisation.register_file"),
+                     requires="prioritisation.register_file",
+                     check="csi_lib.register.reader:check_register"),
         NotebookSpec("maturity", "Maturity assessment", "client",
                      inputs="csi_lib.maturity:input_files",
                      prepare="csi_lib.maturity:ensure_demo_questionnaires",
-                     requires="maturity.questionnaires"),
+                     requires="maturity.questionnaires",
+                     check="csi_lib.maturity.assessment:check_inputs"),
     )
 }
 REQUIRED_PARAMETERS = {"service": ("params_file", "period", "service", "outputs"),
@@ -145,11 +154,18 @@ class JobResult:
     reused: bool = False
     not_run: bool = False  # a job it depends on failed, so it was never started
     timings: dict[str, float] = field(default_factory=dict)
+    hashes: dict[str, str] = field(default_factory=dict)  # file -> SHA-256 when written
 
     def to_json(self) -> dict[str, object]:
+        """The job's record: in a work folder's ``.jobs/`` and a manifest's ``jobs``.
+
+        ``files`` (in ``folder``) with their ``hashes`` are the job's expected outputs:
+        publishing and ``csi verify`` check each one is there with these bytes.
+        """
         return {"name": self.job.name, "key": self.job.key, "ok": self.ok,
                 "seconds": round(self.seconds, 3), "error": self.error,
-                "files": list(self.files), "reused": self.reused, "not_run": self.not_run,
+                "folder": self.job.folder, "files": list(self.files),
+                "hashes": dict(self.hashes), "reused": self.reused, "not_run": self.not_run,
                 "timings": {k: round(v, 3) for k, v in self.timings.items()}}
 
 

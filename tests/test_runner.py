@@ -282,7 +282,8 @@ def test_warm_kernel_gives_the_same_report_as_a_fresh_kernel(tmp_path: Path) -> 
     from csi_lib.runner.worker import run_job
 
     cp = plan_client(DEMO, "2026Q3", outputs=tmp_path / "out", notebooks_dir=NOTEBOOKS,
-                     services=["network", "erp"], notebooks=["baseline", "gap_analysis"])
+                     services=["network", "erp"], notebooks=["baseline", "gap_analysis"],
+                     lock=False)
     jobs = {j.name: j for j in cp.jobs}
     network = jobs["demo/network/baseline"]
     run_client(DEMO, "2026Q3", outputs=tmp_path / "out", notebooks_dir=NOTEBOOKS,
@@ -436,7 +437,8 @@ def test_a_changed_questionnaire_changes_the_maturity_job_key(tmp_path: Path) ->
     text = DEMO.read_text().replace("../outputs/_exports/demo/maturity", str(folder))
     params_file = tmp_path / "demo.yaml"
     params_file.write_text(text.replace("path: ../outputs", f"path: {ROOT}/outputs"))
-    kw = {"outputs": tmp_path / "out", "notebooks_dir": NOTEBOOKS, "notebooks": ["maturity"]}
+    kw = {"outputs": tmp_path / "out", "notebooks_dir": NOTEBOOKS, "notebooks": ["maturity"],
+          "lock": False}
     before = plan_client(params_file, "2026Q3", **kw).jobs[0].key
     assert plan_client(params_file, "2026Q3", **kw).jobs[0].key == before
     q3 = folder / "2026Q3.xlsx"

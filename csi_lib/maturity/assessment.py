@@ -95,6 +95,15 @@ def input_files(params: Params, period: str | None = None) -> list[Path]:
     return [model or default_model_path()] + [p for q, p in found.items() if q in window]
 
 
+def check_inputs(params: Params, period: str | None = None) -> None:
+    """Read and score the model and questionnaires a report of ``period`` reads, as the
+    notebook will; raises the kit's error naming the file and the fix. For ``csi
+    check`` and the runner's plan, so an unreadable file stops a run before it starts."""
+    if params.source_file is None:
+        raise ParamsError("maturity inputs can be checked only for params read from a file")
+    prepare(params.source_file, period)
+
+
 def prepare(params_file: str | Path, period: str | None, service: str = "") -> Assessment:
     """Read the quarter's and earlier quarters' questionnaires and score them.
 

@@ -238,6 +238,12 @@ def load_model(path: Path | str | None = None) -> MaturityModel:
     except FileNotFoundError:
         raise ParamsError(f"maturity model file {path} does not exist: check `maturity.model` "
                           "in the params file, or remove it to use the standard model") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else f"not UTF-8 text ({exc.reason})"
+        raise ParamsError(f"maturity model file {path} cannot be read: {reason}. Give the kit "
+                          "read access to it and save it as UTF-8 YAML, or remove "
+                          "`maturity.model` from the params file to use the standard "
+                          "model") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -9,7 +9,14 @@ report packages that read them, so loading params never imports a report.
 from csi_lib.params.base import PRIORITIES, SLUG
 from csi_lib.params.gaps import GapSettings
 from csi_lib.params.maturity import MaturitySettings
-from csi_lib.params.model import Params, Service, error_message, load_params, params_path
+from csi_lib.params.model import (
+    Params,
+    Service,
+    check_file_name,
+    error_message,
+    load_params,
+    params_path,
+)
 from csi_lib.params.prioritisation import PrioritySettings
 from csi_lib.params.sources import (
     ADAPTERS,
@@ -38,6 +45,7 @@ __all__ = [
     "Service",
     "Source",
     "Sources",
+    "check_file_name",
     "error_message",
     "load_params",
     "params_path",

@@ -24,12 +24,15 @@ from csi_lib.params.sources import Sources
 from csi_lib.periods import parse_quarter
 from csi_lib.sla import BusinessHours
 
-__all__ = ["Params", "Service", "error_message", "load_params", "params_path"]
+__all__ = ["Params", "Service", "check_file_name", "error_message", "load_params",
+           "params_path"]
 
 
 class Client(Frozen):
     id: Slug
     name: str = Field(min_length=1)
+    # The id names the client's output folder; a params file named otherwise says why.
+    id_differs_because: str | None = Field(None, min_length=1)
 
 
 class Reporting(Frozen):
@@ -210,6 +213,23 @@ def params_path(client: str, params_dir: Path) -> Path:
         )
     return path
 
+
+
+def check_file_name(params: Params) -> None:
+    """Refuse a params file not named after its client id (``acme.yaml`` for ``acme``)
+    unless it says why in ``client.id_differs_because``.
+
+    The id, not the file, names the client's output folder: a copied params file
+    whose id was not changed would publish into another client's folder.
+    """
+    path = params.source_file
+    if path is None or path.stem == params.client.id or params.client.id_differs_because:
+        return
+    raise ParamsError(
+        f"{path} has client.id {params.client.id!r}, but the file is named {path.name}: "
+        f"reports go to outputs/{params.client.id}/, named after the id. Rename the file "
+        f"to {params.client.id}.yaml, or set client.id to the client this file is for, "
+        "or say why they differ with client.id_differs_because: <reason>")
 
 
 def _where(loc: tuple[Any, ...]) -> str:

@@ -12,7 +12,7 @@ import warnings
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from openpyxl import load_workbook
@@ -35,7 +35,10 @@ from csi_lib.register.layout import (
     service_pairs,
 )
 
-__all__ = ["read_register"]
+if TYPE_CHECKING:
+    from csi_lib.params import Params
+
+__all__ = ["check_register", "read_register"]
 
 _SPLIT = re.compile(r"[,;\n]+")
 _SPLIT_IDS = re.compile(r"[,;\s]+")
@@ -103,6 +106,14 @@ def read_register(path: Path | str, services: Sequence[ServiceLike | str],
                         + "\nFix these cells in Excel (row numbers as Excel shows them) and "
                           "run again; the sheet 'Instructions' describes each column.")
     return frame
+
+
+def check_register(params: Params, period: str | None = None) -> None:  # noqa: ARG001
+    """Read the client's register as the prioritisation report will; raises the kit's
+    error naming the file, the cells and the fix. For ``csi check`` and the runner's plan."""
+    settings = params.prioritisation
+    if settings.register_file is not None:
+        read_register(settings.register_file, params.services, settings.model)
 
 
 def _read_sheet(path: Path) -> tuple[list[tuple[int, tuple]], tuple, str]:

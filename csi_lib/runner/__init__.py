@@ -6,7 +6,14 @@ import concurrent.futures as cf
 from collections.abc import Sequence
 from pathlib import Path
 
-from csi_lib.runner.core import ClientPlan, RunOptions, RunSummary, plan_client, run_clients
+from csi_lib.runner.core import (
+    ClientPlan,
+    RunOptions,
+    RunSummary,
+    plan_client,
+    plan_clients,
+    run_clients,
+)
 from csi_lib.runner.jobs import (
     NOTEBOOKS,
     Job,
@@ -29,6 +36,7 @@ __all__ = [
     "check_notebook",
     "plan",
     "plan_client",
+    "plan_clients",
     "run_client",
     "run_clients",
 ]

@@ -38,10 +38,11 @@ from csi_lib.data import (
 )
 from csi_lib.errors import CsiError, DataError, NotebookError, PublishError
 from csi_lib.kpis import period_bounds
-from csi_lib.params import Params, load_params
+from csi_lib.params import Params, check_file_name, load_params
 from csi_lib.periods import quarter_label
 from csi_lib.publish import (
     next_revision,
+    output_problems,
     read_manifest,
     revisions,
     write_index,
@@ -50,10 +51,12 @@ from csi_lib.publish import (
 )
 from csi_lib.runner.deps import Gate
 from csi_lib.runner.jobs import NOTEBOOKS, Job, JobResult, plan
+from csi_lib.runner.preflight import check_unique_clients, check_writable
 from csi_lib.runner.progress import Progress
 from csi_lib.runner.worker import run_job
 
-__all__ = ["ClientPlan", "RunOptions", "RunSummary", "plan_client", "run_clients"]
+__all__ = ["ClientPlan", "RunOptions", "RunSummary", "plan_client", "plan_clients",
+           "run_clients"]
 
 Log = Callable[[str], None]
 
@@ -80,6 +83,13 @@ class ClientPlan:
     jobs: list[Job]
     outputs: Path
     reuse: dict[str, tuple[Path, dict]] = field(default_factory=dict)  # job key -> (folder, record)
+    lock: IO[str] | None = None  # held from planning until the run ends
+
+    def release(self) -> None:
+        """Let another run of this client and period start."""
+        if self.lock is not None:
+            self.lock.close()
+            self.lock = None
 
     @property
     def client(self) -> str:
@@ -169,15 +179,23 @@ def _records(folder: Path) -> dict[str, dict]:
 
 
 def _usable(folder: Path, job: Job, rec: dict) -> bool:
-    return rec.get("ok") and all((folder / job.folder / f).is_file() for f in rec["files"])
+    """A record whose every listed output is still there with its recorded bytes."""
+    return bool(rec.get("ok")) and not output_problems(folder, [{**rec, "folder": job.folder}])
 
 
 def plan_client(params_file: Path, period: str | None, *, outputs: Path, notebooks_dir: Path,
                 notebooks: Sequence[str] | None = None, services: Sequence[str] | None = None,
-                options: RunOptions = RunOptions()) -> ClientPlan:
-    """Validate a client's params and notebooks and decide which jobs must run."""
+                options: RunOptions = RunOptions(), lock: bool = True) -> ClientPlan:
+    """Validate a client's params and notebooks and decide which jobs must run.
+
+    With ``lock`` the client's period is locked before reuse is decided, and stays
+    locked (``ClientPlan.lock``) until the run ends or ``release()``: another run
+    cannot publish, and so move away, the folders this plan reuses.
+    """
     params = load_params(params_file)
+    check_file_name(params)
     label = quarter_label(params.period(period))
+    check_writable(outputs / params.client.id)
     ensure_demo_exports(params)
     for src in (params.sources.tickets, params.sources.changes, params.sources.surveys):
         for path in src.files if src is not None else ():
@@ -194,8 +212,37 @@ def plan_client(params_file: Path, period: str | None, *, outputs: Path, noteboo
                             + f": set what is missing in {params_file} or choose other notebooks")
     cp = ClientPlan(params=params, params_file=params_file, label=label, jobs=jobs,
                     outputs=outputs.resolve())
+    if lock:
+        cp.lock = _lock(cp.client_dir / "_work" / f"{label}.lock")
+    try:
+        _find_reuse(cp, options)
+    except BaseException:
+        cp.release()
+        raise
+    return cp
+
+
+def plan_clients(params_files: Sequence[Path], period: str | None, **kwargs: object
+                 ) -> list[ClientPlan]:
+    """Plan several clients (see :func:`plan_client`), refusing two params files with
+    the same ``client.id``: they would publish into one client's folder."""
+    files = check_unique_clients(params_files)
+    plans: list[ClientPlan] = []
+    try:
+        for path in files:
+            plans.append(plan_client(path, period, **kwargs))  # type: ignore[arg-type]
+    except BaseException:
+        for cp in plans:
+            cp.release()
+        raise
+    return plans
+
+
+def _find_reuse(cp: ClientPlan, options: RunOptions) -> None:
+    """Record in ``cp.reuse`` the jobs earlier runs already did with the same inputs."""
+    jobs, label = cp.jobs, cp.label
     if options.force:
-        return cp
+        return
     # Resume from this period's unfinished work first, then reuse the latest revision.
     sources = [cp.work, *revisions(cp.client_dir, label)[::-1]]
     for folder in sources:
@@ -213,7 +260,6 @@ def plan_client(params_file: Path, period: str | None, *, outputs: Path, noteboo
         if stale:
             raise PublishError(f"inputs changed since the failed run for {stale}: run without "
                                "--retry-failed to rerun everything that changed")
-    return cp
 
 
 def _lock(path: Path) -> IO[str]:
@@ -259,7 +305,8 @@ def _prepare_work(cp: ClientPlan) -> list[JobResult]:
             (cp.work / job.folder).mkdir(parents=True, exist_ok=True)
             for name in rec["files"]:
                 shutil.copy2(folder / job.folder / name, cp.work / job.folder / name)
-        result = JobResult(job, True, 0.0, files=tuple(rec["files"]), reused=True)
+        result = JobResult(job, True, 0.0, files=tuple(rec["files"]), reused=True,
+                           hashes=dict(rec.get("hashes", {})))
         _write_record(cp.work, result)
         reused.append(result)
     return reused
@@ -294,6 +341,16 @@ def _finish(cp: ClientPlan, summary: RunSummary, started: dt.datetime,
                    inputs={str(p): file_sha256(p) for p in inputs},
                    notebooks={j.notebook: file_sha256(Path(j.source)) for j in cp.jobs})
     if summary.failed:
+        summary.kept = cp.work
+        return
+    # Publish only what every job said it wrote: a file that went missing (a job
+    # folder moved away by another run, a worker that wrote to its own disk) or
+    # changed since stops the period here.
+    problems = output_problems(cp.work, [r.to_json() for r in summary.results])
+    if problems:
+        summary.error = (f"not published: {len(problems)} expected output(s) missing or "
+                         f"changed in {cp.work}:\n    " + "\n    ".join(problems)
+                         + "\n  run the same command again to redo the jobs that wrote them")
         summary.kept = cp.work
         return
     shutil.rmtree(cp.work / ".jobs", ignore_errors=True)
@@ -356,6 +413,8 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
     gates: dict[str, Gate] = {}
     started = dt.datetime.now(dt.UTC)
     with ExitStack() as stack:
+        for cp in plans:
+            stack.callback(cp.release)
         if executor is None:
             executor = stack.enter_context(default_executor(jobs))
 
@@ -371,7 +430,8 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
                                              reused=True) for j in cp.jobs]
                 continue
             try:
-                stack.enter_context(_lock(cp.client_dir / "_work" / f"{cp.label}.lock"))
+                if cp.lock is None:
+                    cp.lock = _lock(cp.client_dir / "_work" / f"{cp.label}.lock")
                 tables = load_tables(cp.params, cp.client_dir.parent)  # ingest once
                 kpis = load_kpis(cp.params, cp.params.period(cp.label), cp.client_dir.parent,
                                  tables)

@@ -98,7 +98,9 @@ def plan(params: Params, params_file: Path, period: str, as_of: str, outputs: Pa
         check_notebook(source, required)
         wants_dir = "report_dir" in declared_parameters(source)
         nb_hash = _file_hash(source)
-        extra = {str(p): _file_hash(p) for p in spec.input_files(params, period)}
+        files = spec.input_files(params, period)  # after writing the demo's generated ones
+        spec.check_inputs(params, period)
+        extra = {str(p): _file_hash(p) for p in files}
         targets = [None] if spec.scope == "client" else chosen
         for svc in targets:
             parameters = dict(common) if svc is None else {**common, "service": svc.id}

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from csi_lib.data import file_sha256
 from csi_lib.reports import INPUTS_PARAMETER
 from csi_lib.runner.jobs import Job, JobResult
 
@@ -317,4 +318,7 @@ def run_job(job: Job, work: str, cell_timeout: int = 600, notebook_timeout: int 
             extra_file.replace(out_dir / extra_file.name)
             files.append(extra_file.name)
         shutil.rmtree(extra_dir, ignore_errors=True)
-    return JobResult(job, True, time.perf_counter() - started, files=tuple(files), timings=timings)
+    # The hashes travel with the result: publishing checks the files against them.
+    hashes = {name: file_sha256(out_dir / name) for name in files}
+    return JobResult(job, True, time.perf_counter() - started, files=tuple(files),
+                     timings=timings, hashes=hashes)
