@@ -73,20 +73,25 @@ def test_every_bad_row_is_excluded_with_its_reason_and_line(tiny: Path) -> None:
     result = ingest(load_params(_with_rows(tiny, BAD_ROWS)))
     reasons = dict(zip(result.excluded["record_id"], result.excluded["rule"], strict=True))
     assert reasons == {
-        "T1": "duplicate ticket id (first row kept)",
+        # Both copies of T1: they differ, and without an update time neither is picked.
+        "T1": "duplicate ticket id with conflicting copies (they differ in:"
+              " opened, responded, resolved, caller)",
         "T5": "resolved before opened",
         "T6": "not a date in the expected format",
         "T7": "finished ticket without a resolution time",
-        "T8": "priority not one of the SLA targets (P1, P2, P3)",
+        "T8": "priority label not mapped to P1..P5: '9' (1)",
         "T9": "matches no service",
         "T10": "negative count",
         "T11": "not a number",
     }
     # Nothing lost: kept + excluded = rows read.
     assert len(result.tickets) + len(result.excluded) == result.rows_read["tickets"] == 12
+    assert list(result.excluded["record_id"]).count("T1") == 2
     issues = result.issues.set_index("rule")
-    assert issues.loc["duplicate ticket id (first row kept)", "column"] == "id"
-    assert issues.loc["duplicate ticket id (first row kept)", "examples"] == "6"
+    conflict = issues.loc[issues.index.str.startswith("duplicate ticket id")].iloc[0]
+    assert (conflict["column"], conflict["rows"], conflict["examples"]) == ("id", 2, "2, 6")
+    assert "updated_at under sources.tickets.columns" in conflict["fix"]
+    issues = issues.drop(conflict.name)
     assert issues.loc["not a date in the expected format", "column"] == "opened"
     assert "date_format" in issues.loc["not a date in the expected format", "fix"]
     assert issues.loc["matches no service", "column"] == "group"

@@ -19,6 +19,7 @@ import pandas as pd
 from csi_lib.errors import DataError, ParamsError
 from csi_lib.ingest import eventlog, generic, jira, servicenow
 from csi_lib.ingest.adapter import Adapted
+from csi_lib.ingest.duplicates import fold_copies
 from csi_lib.ingest.reader import read_export
 from csi_lib.ingest.rules import EXCLUDED_COLUMNS, ISSUE_COLUMNS
 from csi_lib.ingest.tables import (
@@ -36,7 +37,7 @@ __all__ = ["ADAPTERS", "ADAPTER_VERSION", "Ingested", "adapter", "ingest", "pseu
 
 # Bump when a change to this package can change the canonical tables, so that
 # cached tables from an older version are not reused.
-ADAPTER_VERSION = "adapters-2"
+ADAPTER_VERSION = "adapters-3"
 
 # Adapter name (Source.adapter) -> function reading one source as one canonical table.
 ADAPTERS: dict[str, Callable[[Source, str, str], Adapted]] = {
@@ -88,6 +89,7 @@ def adapter(name: str) -> Callable[[Source, str, str], Adapted]:
 
 def _adapt(source: Source, table: str, params: Params, rows_read: dict[str, int]) -> Adapted:
     adapted = adapter(source.adapter)(source, table, params.reporting.timezone)
+    adapted = fold_copies(adapted, table, source, params.reporting.timezone)
     rows_read[table] = len(adapted.frame)
     return adapted
 

@@ -15,6 +15,8 @@ import pandas as pd
 
 from csi_lib.ingest.adapter import Adapted, value_maps
 from csi_lib.ingest.dates import Where
+from csi_lib.ingest.duplicates import exclude_conflicts
+from csi_lib.ingest.priorities import no_target_rule, unmapped_rule
 from csi_lib.ingest.rules import Rules
 from csi_lib.ingest.times import UTC_NS, parse_times
 from csi_lib.params import PERSONAL_COLUMNS, Params, Source
@@ -134,9 +136,7 @@ def tickets_table(adapted: Adapted, params: Params, key: bytes | None
 
     rules.hit(frame["ticket_id"].isna(), "ticket_id", "missing ticket id",
               "every row needs an id; correct or delete these rows")
-    dup = frame["ticket_id"].notna() & frame["ticket_id"].duplicated(keep="first")
-    rules.hit(dup, "ticket_id", "duplicate ticket id (first row kept)",
-              "remove the repeated rows from the export, or export one row per ticket")
+    exclude_conflicts(frame, rules, "tickets", "ticket")
     rules.hit(frame["opened_at"].isna(), "opened_at", "missing opened time",
               "every ticket needs an opened time")
     rules.hit(frame["resolved_at"] < frame["opened_at"], "resolved_at", "resolved before opened",
@@ -146,9 +146,9 @@ def tickets_table(adapted: Adapted, params: Params, key: bytes | None
     rules.hit(finished & frame["resolved_at"].isna(), "resolved_at",
               "finished ticket without a resolution time",
               "export the resolved time for closed tickets")
-    rules.hit(~frame["priority"].isin(targets), "priority",
-              f"priority not one of the SLA targets ({', '.join(targets)})",
-              "map the export's priority labels under sources.tickets.values.priority")
+    for mask, rule, fix in (unmapped_rule(frame["priority"]),
+                            no_target_rule(frame["priority"], targets)):
+        rules.hit(mask, "priority", rule, fix)
     rules.hit(~frame["record_type"].isin(RECORD_TYPES), "record_type",
               "record type is neither incident nor request",
               "map the export's types under sources.tickets.values.record_type")
@@ -177,8 +177,7 @@ def changes_table(adapted: Adapted, params: Params
                          service=_service(frame, params), **extra)
     rules.hit(frame["change_id"].isna(), "change_id", "missing change id",
               "every row needs an id")
-    rules.hit(frame["change_id"].notna() & frame["change_id"].duplicated(), "change_id",
-              "duplicate change id (first row kept)", "export one row per change")
+    exclude_conflicts(frame, rules, "changes", "change")
     rules.hit(~frame["change_type"].isin(CHANGE_TYPES), "change_type",
               "change type not standard, normal or emergency",
               "map the export's types under sources.changes.values.change_type")

@@ -24,12 +24,12 @@ CANONICAL_COLUMNS: dict[str, dict[str, bool]] = {
         "category": False, "subcategory": False, "channel": False, "assignment_group": False,
         "reassignment_count": False, "reopen_count": False, "made_sla": False, "caller": False,
         "cmdb_ci": False, "impact": False, "urgency": False, "knowledge": False,
-        "assignee": False, "description": False,
+        "assignee": False, "description": False, "updated_at": False,
     },
     "changes": {
         "change_id": True, "change_type": True, "assignment_group": False,
         "planned_start": False, "planned_end": False, "actual_end": True, "outcome": True,
-        "caused_incident": False, "category": False, "cmdb_ci": False,
+        "caused_incident": False, "category": False, "cmdb_ci": False, "updated_at": False,
     },
     "surveys": {"ticket_id": True, "answered_at": True, "score": True},
 }
