@@ -556,6 +556,41 @@ def test_charts_draw_every_kpi_and_mark_signals(demo: Demo) -> None:
     assert len(bars.axes[0].patches) >= ctx.gaps["target"].notna().sum()
 
 
+def test_the_client_wide_watermelon_table_is_computed_once_per_content(
+        demo: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
+    from csi_lib.gaps import context
+
+    params = demo[0]
+    period = params.period("2026Q3")
+    kpis = _kpis(demo, "2026Q3")
+    calls = []
+    real = context.watermelon
+    monkeypatch.setattr(context, "watermelon", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(context, "_WATERMELONS", {})
+    first = gaps.build(params, kpis, period, "network")
+    second = gaps.build(params, kpis, period, "email")
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(first.watermelon, real(kpis, params, period))
+    pd.testing.assert_frame_equal(second.watermelon, first.watermelon)
+    second.watermelon.loc[0, "verdict"] = "changed by a notebook"     # each has its own copy
+    assert gaps.build(params, kpis, period, "erp").watermelon.equals(first.watermelon)
+    # Other figures are other content: computed afresh.
+    changed = kpis.assign(value=kpis["value"] * 0.5)
+    gaps.build(params, changed, period, "network")
+    assert len(calls) == 2
+
+
+def test_a_report_raises_the_reviews_the_client_wide_triggers_raise(demo: Demo) -> None:
+    """The report hands its own control charts to the triggers: same reviews as fresh ones."""
+    params = demo[0]
+    period = params.period("2026Q3")
+    ctx = gaps.build(params, _kpis(demo, "2026Q3"), period, "network")
+    every = gaps.triggers(ctx.kpis, params, period)
+    assert not ctx.triggers.empty
+    pd.testing.assert_frame_equal(
+        ctx.triggers, every.loc[every["service"] == "network"].reset_index(drop=True))
+
+
 def test_charts_fit_inside_the_png_they_are_shown_as(demo: Demo) -> None:
     """Saved with a fixed margin, not cropped to their content: nothing may stick out,
     and the PNG is the PDF text width."""

@@ -191,8 +191,10 @@ def watermelon(kpis: pd.DataFrame, params: Params, period: pd.Period) -> pd.Data
     directions = quarter["kpi"].map(lambda k: catalogue.get(k).direction)
     quarter = quarter.assign(status=status(quarter["value"], quarter["target"], directions,
                                            params.gaps.tolerance))
+    monthly = kpis.loc[kpis["freq"] == "M"]
     rows = []
     for svc in params.services:
+        months = monthly.loc[monthly["service"] == svc.id]
         mine = quarter.loc[quarter["service"] == svc.id].set_index(
             quarter.loc[quarter["service"] == svc.id, "kpi"].astype(str))["status"]
         sla = [str(mine.get(k, "no target")) for k in SLA_KPIS]
@@ -202,7 +204,8 @@ def watermelon(kpis: pd.DataFrame, params: Params, period: pd.Period) -> pd.Data
         for kpi_id in ids:
             state = str(mine.get(kpi_id, "no data"))
             if state == "no target":
-                chart = control_chart(kpis, svc.id, kpi_id, period, params.gaps.baseline_months)
+                chart = control_chart(months, svc.id, kpi_id, period,
+                                      params.gaps.baseline_months)
                 sig = chart.signals
                 if (sig["current"] & (sig["reading"] == "worse")).any():
                     state = "worse signal"

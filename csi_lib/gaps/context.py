@@ -17,7 +17,7 @@ from csi_lib.data import load_kpis
 from csi_lib.gaps.analysis import forecast_table, gap_table, quarter_history, watermelon
 from csi_lib.gaps.targets import directional_kpis, validate_targets
 from csi_lib.gaps.triggers import known_at, triggers
-from csi_lib.kpis.spc import ControlChart, control_chart
+from csi_lib.kpis.spc import ControlChart, control_charts
 from csi_lib.params import load_params
 from csi_lib.periods import quarter_label
 
@@ -56,17 +56,34 @@ def build(params: Params, kpis: pd.DataFrame, period: pd.Period, service: str) -
     validate_targets(params)
     svc = params.service(service)
     kpis = known_at(kpis, period)
-    charts = {k: control_chart(kpis, svc.id, k, period, params.gaps.baseline_months)
-              for k in directional_kpis()}
+    charts = control_charts(kpis, svc.id, directional_kpis(), period,
+                            params.gaps.baseline_months)
     return GapContext(
         params=params, period=period, service=svc, kpis=kpis,
         gaps=gap_table(kpis, params, period, svc.id),
         history=quarter_history(kpis, params, period, svc.id),
         charts=charts,
-        triggers=triggers(kpis, params, period, services=[svc.id]),
+        triggers=triggers(kpis, params, period, services=[svc.id], charts={svc.id: charts}),
         forecasts=forecast_table(kpis, params, period, svc.id),
-        watermelon=watermelon(kpis, params, period),
+        watermelon=_client_watermelon(kpis, params, period),
     )
+
+
+# The watermelon table covers every service of the client, so every gap report of
+# the client shows the same one. A kernel kept between reports computes it once,
+# keyed by the content of its inputs, and hands each report its own copy.
+_WATERMELONS: dict[tuple[str, str, int], pd.DataFrame] = {}
+_KEEP = 4
+
+
+def _client_watermelon(kpis: pd.DataFrame, params: Params, period: pd.Period) -> pd.DataFrame:
+    key = (str(period), params.model_dump_json(),
+           int(pd.util.hash_pandas_object(kpis, index=False).sum()))
+    if key not in _WATERMELONS:
+        while len(_WATERMELONS) >= _KEEP:
+            _WATERMELONS.pop(next(iter(_WATERMELONS)))
+        _WATERMELONS[key] = watermelon(kpis, params, period)
+    return _WATERMELONS[key].copy()
 
 
 def prepare(params_file: str | Path, period: str | None, service: str,

@@ -15,7 +15,7 @@ row into a proposed initiative.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,7 +23,7 @@ import pandas as pd
 
 from csi_lib import catalogue
 from csi_lib.gaps.targets import directional_kpis, status, target_table
-from csi_lib.kpis.spc import OUTSIDE, SHIFT, TREND, ControlChart, control_chart
+from csi_lib.kpis.spc import OUTSIDE, SHIFT, TREND, ControlChart, control_charts
 from csi_lib.periods import quarter_label
 
 if TYPE_CHECKING:
@@ -73,13 +73,16 @@ def breach_run(red: Sequence[bool], current: Sequence[bool]) -> tuple[int, int] 
 
 
 def triggers(kpis: pd.DataFrame, params: Params, period: pd.Period, *,
-             services: Sequence[str] | None = None) -> pd.DataFrame:
+             services: Sequence[str] | None = None,
+             charts: Mapping[str, Mapping[str, ControlChart]] | None = None) -> pd.DataFrame:
     """The improvement reviews raised in quarter ``period``, one row per service, KPI and rule.
 
     ``kpis`` is :func:`csi_lib.kpis.kpi_table` output (rows after ``period`` are
     ignored). Columns: service, kpi, rule ("consecutive breach" | "control
     signal"), since (period label of the run's first period), periods (its
     length), evidence (one sentence) and raised_in (the quarter's label).
+    ``charts`` (service -> KPI id -> chart) are control charts already drawn up
+    for ``period`` from the same table; the others are computed.
     """
     kpis = known_at(kpis, period)
     ids = list(services) if services is not None else [s.id for s in params.services]
@@ -87,9 +90,10 @@ def triggers(kpis: pd.DataFrame, params: Params, period: pd.Period, *,
         params.service(s)       # an unknown id fails with the known ones listed
     rows = _breaches(kpis, params, period, ids)
     for service in ids:
+        mine = (charts or {}).get(service) or control_charts(
+            kpis, service, directional_kpis(), period, params.gaps.baseline_months)
         for kpi_id in directional_kpis():
-            chart = control_chart(kpis, service, kpi_id, period, params.gaps.baseline_months)
-            row = control_trigger(chart, service, params.gaps.min_basis)
+            row = control_trigger(mine[kpi_id], service, params.gaps.min_basis)
             if row is not None:
                 rows.append(row)
     order = {(s, k): i for i, (s, k) in enumerate(

@@ -10,6 +10,7 @@ steadily rising or falling. Each tells a real change from routine variation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = [
     "ControlChart",
     "Limits",
     "control_chart",
+    "control_charts",
     "run_rules",
     "xmr_limits",
 ]
@@ -174,6 +176,17 @@ def control_chart(kpis: pd.DataFrame, service: str, kpi_id: str, period: pd.Peri
         return ControlChart(kpi_id, points, None, _read(empty, kpi, points), note)
     limits = xmr_limits(base, floor=floor, ceiling=ceiling)
     return ControlChart(kpi_id, points, limits, _read(run_rules(values, limits), kpi, points))
+
+
+def control_charts(kpis: pd.DataFrame, service: str, kpi_ids: Sequence[str],
+                   period: pd.Period, baseline_months: int | None) -> dict[str, ControlChart]:
+    """:func:`control_chart` of each of ``kpi_ids`` for ``service``, by KPI id.
+
+    The service's monthly rows are picked from the (client-wide) table once, not
+    once per KPI.
+    """
+    mine = kpis.loc[(kpis["freq"] == "M") & (kpis["service"] == service)]
+    return {k: control_chart(mine, service, k, period, baseline_months) for k in kpi_ids}
 
 
 def _read(signals: pd.DataFrame, kpi: catalogue.Kpi, points: pd.DataFrame) -> pd.DataFrame:
