@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from csi_lib.errors import DataError
 from csi_lib.ingest import ADAPTER_VERSION, Ingested, ingest
@@ -33,6 +35,28 @@ __all__ = [
 
 TABLES = ("tickets", "changes", "surveys", "issues", "excluded")
 KEY_ENV = "CSI_PSEUDONYM_KEY"
+# What reading a damaged cache raises: a truncated or overwritten parquet file
+# (ArrowInvalid is also a ValueError), an unreadable file, a damaged "done" record.
+UNREADABLE = (pa.ArrowException, OSError, ValueError, KeyError, TypeError)
+log = logging.getLogger(__name__)
+
+
+def _discard(path: Path, exc: BaseException | None) -> None:
+    """Remove a cache entry (file or folder); say why when it was damaged."""
+    if exc is not None:
+        reason = (str(exc).splitlines() or [""])[0]
+        log.warning("cache %s could not be read (%s: %s): discarded and rebuilt from the "
+                    "exports", path, type(exc).__name__, reason)
+    # Rename first, so a reader never sees a half-deleted folder under the key.
+    trash = path.with_name(f".discard-{path.name}-{secrets.token_hex(4)}")
+    try:
+        path.rename(trash)
+    except FileNotFoundError:
+        return
+    if trash.is_dir():
+        shutil.rmtree(trash, ignore_errors=True)
+    else:
+        trash.unlink(missing_ok=True)
 
 
 def file_sha256(path: Path) -> str:
@@ -102,8 +126,20 @@ def cache_key(params: Params) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def load_tables(params: Params, outputs: Path | str) -> Ingested:
-    """The client's canonical tables, from cache when the inputs are unchanged."""
+def _read_cached(folder: Path) -> Ingested:
+    frames = {t: pd.read_parquet(folder / f"{t}.parquet") for t in TABLES}
+    rows_read = json.loads((folder / "done").read_text())
+    if not isinstance(rows_read, dict):
+        raise TypeError("the done record holds no row counts")
+    return Ingested(**frames, rows_read=rows_read)
+
+
+def load_tables(params: Params, outputs: Path | str, *, rebuild: bool = False) -> Ingested:
+    """The client's canonical tables, from cache when the inputs are unchanged.
+
+    A cache that cannot be read (a damaged parquet file) is discarded and rebuilt,
+    with a warning on the ``csi_lib.data`` logger; ``rebuild`` (``csi run --force``) rebuilds it in any case.
+    """
     outputs = Path(outputs)
     ensure_demo_exports(params)
     for src in _sources(params):
@@ -114,10 +150,13 @@ def load_tables(params: Params, outputs: Path | str) -> Ingested:
                     f"its path in {params.source_file}"
                 )
     folder = outputs / params.client.id / ".cache" / cache_key(params)
+    if rebuild:
+        _discard(folder, None)
     if (folder / "done").is_file():
-        frames = {t: pd.read_parquet(folder / f"{t}.parquet") for t in TABLES}
-        rows_read = json.loads((folder / "done").read_text())
-        return Ingested(**frames, rows_read=rows_read)
+        try:
+            return _read_cached(folder)
+        except UNREADABLE as exc:
+            _discard(folder, exc)
     result = ingest(params, key=pseudonym_key(params, outputs))
     # Write beside the final folder, then rename: a crashed run leaves no half cache.
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -137,9 +176,12 @@ def load_tables(params: Params, outputs: Path | str) -> Ingested:
 
 
 def load_kpis(params: Params, period: pd.Period, outputs: Path | str,
-              tables: Ingested | None = None) -> pd.DataFrame:
+              tables: Ingested | None = None, *, rebuild: bool = False) -> pd.DataFrame:
     """The KPI table of ``period`` (see :func:`csi_lib.kpis.kpi_table`), cached beside the
-    ingest cache so the notebooks of one client compute it once between them."""
+    ingest cache so the notebooks of one client compute it once between them.
+
+    A damaged cache file is discarded and rebuilt; ``rebuild`` rebuilds it in any case.
+    """
     from csi_lib.kpis import kpi_table
 
     outputs = Path(outputs)
@@ -149,8 +191,13 @@ def load_kpis(params: Params, period: pd.Period, outputs: Path | str,
         "services": [s.id for s in params.services], "code": code_version(),
     }, sort_keys=True).encode()).hexdigest()[:16]
     path = outputs / params.client.id / ".cache" / "kpis" / f"{key}.parquet"
+    if rebuild:
+        _discard(path, None)
     if path.is_file():
-        return pd.read_parquet(path)
+        try:
+            return pd.read_parquet(path)
+        except UNREADABLE as exc:
+            _discard(path, exc)
     tables = tables or load_tables(params, outputs)
     table = kpi_table(tables.tickets, tables.changes, tables.surveys, params, period)
     path.parent.mkdir(parents=True, exist_ok=True)

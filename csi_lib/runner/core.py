@@ -432,9 +432,10 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
             try:
                 if cp.lock is None:
                     cp.lock = _lock(cp.client_dir / "_work" / f"{cp.label}.lock")
-                tables = load_tables(cp.params, cp.client_dir.parent)  # ingest once
+                # Ingest once; --force rebuilds the caches too.
+                tables = load_tables(cp.params, cp.client_dir.parent, rebuild=options.force)
                 kpis = load_kpis(cp.params, cp.params.period(cp.label), cp.client_dir.parent,
-                                 tables)
+                                 tables, rebuild=options.force)
                 summary.results = _prepare_work(cp)
                 _write_shared_tables(cp, tables, kpis)
             except CsiError as exc:
