@@ -12,13 +12,16 @@ from __future__ import annotations
 import html
 import math
 import numbers
+import os
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
+from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["esc", "markdown_bundle", "show_markdown", "show_table", "table_bundle"]
+__all__ = ["esc", "markdown_bundle", "read_csv", "show_markdown", "show_table", "table_bundle",
+           "write_csv"]
 
 # Characters with a meaning anywhere in a line of pandoc or CommonMark Markdown
 # (emphasis, code, links, tables, HTML, math, citations, sub/superscript,
@@ -325,3 +328,49 @@ def _plain_table(
         line([col[i] for col in columns]) for i in range(len(columns[0]) if columns else 0)
     )
     return "\n".join(lines)
+
+
+# A cell starting with one of these runs as a formula when the file is opened in a
+# spreadsheet (OWASP, "CSV Injection"); a leading apostrophe keeps it text.
+_FORMULA_START = tuple("=+-@\t\r")
+
+
+def _guard(value: object) -> object:
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
+def _unguard(value: object) -> object:
+    if isinstance(value, str) and value.startswith("'") and value[1:2] and \
+            value[1:].startswith(_FORMULA_START):
+        return value[1:]
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table a report publishes for other reports and for people to open.
+
+    Text cells that a spreadsheet would run as a formula get a leading apostrophe
+    (numbers stay numbers); the file appears complete or not at all (written
+    beside, then renamed). :func:`read_csv` reads it back as written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    safe = frame.copy()
+    for col in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[col]) and \
+                not pd.api.types.is_bool_dtype(safe[col]):
+            safe[col] = safe[col].map(_guard)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    safe.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    """A table written by :func:`write_csv`, with its text cells as they were."""
+    frame = pd.read_csv(path, keep_default_na=True)
+    for col in frame.columns:
+        if pd.api.types.is_object_dtype(frame[col]) or \
+                pd.api.types.is_string_dtype(frame[col]):
+            frame[col] = frame[col].map(_unguard)
+    return frame

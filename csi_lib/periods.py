@@ -14,10 +14,12 @@ import pandas as pd
 
 from csi_lib.errors import ParamsError
 
-__all__ = ["months_of", "parse_quarter", "quarter_freq", "quarter_label", "recent_quarters"]
+__all__ = ["months_of", "parse_quarter", "period_sort_key", "quarter_freq", "quarter_label",
+           "recent_quarters"]
 
 _MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
 _LABEL = re.compile(r"^(\d{4})Q([1-4])$")
+_FOLDER = re.compile(r"(\d{4})Q([1-4])(?:-r(\d+))?")
 
 
 def quarter_freq(fiscal_year_start_month: int = 1) -> str:
@@ -52,3 +54,12 @@ def months_of(period: pd.Period) -> list[pd.Period]:
 def recent_quarters(period: pd.Period, n: int) -> list[pd.Period]:
     """``n`` quarters ending with ``period``, oldest first."""
     return [period - i for i in range(n - 1, -1, -1)]
+
+
+def period_sort_key(name: str) -> tuple[int, int, int, str]:
+    """Sort key of a published period folder: by year, quarter, then revision as a number
+    (``2026Q3`` < ``2026Q3-r2`` < ``2026Q3-r10`` < ``2026Q4``); other names last."""
+    m = _FOLDER.fullmatch(name)
+    if not m:
+        return (10**6, 0, 0, name)
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3) or 1), "")

@@ -81,6 +81,9 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
                      prepare="csi_lib.maturity:ensure_demo_questionnaires",
                      requires="maturity.questionnaires",
                      check="csi_lib.maturity.assessment:check_inputs"),
+        # The pack reads the tables the other reports publish, so it runs after them.
+        NotebookSpec("pack", "Quarterly pack", "client",
+                     after=("baseline", "gap_analysis", "prioritisation", "maturity")),
     )
 }
 REQUIRED_PARAMETERS = {"service": ("params_file", "period", "service", "outputs"),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from csi_lib.data import load_kpis
+from csi_lib.display import write_csv
 from csi_lib.gaps.analysis import forecast_table, gap_table, quarter_history, watermelon
 from csi_lib.gaps.targets import directional_kpis, validate_targets
 from csi_lib.gaps.triggers import known_at, triggers
@@ -24,7 +25,7 @@ from csi_lib.periods import quarter_label
 if TYPE_CHECKING:
     from csi_lib.params import Params, Service
 
-__all__ = ["GapContext", "build", "prepare", "write_triggers"]
+__all__ = ["GAPS_COLUMNS", "GapContext", "build", "prepare", "published_gaps", "write_triggers"]
 
 
 @dataclass(frozen=True)
@@ -110,14 +111,31 @@ def client_triggers(params_file: str | Path, period: str | None,
 
 
 def write_triggers(ctx: GapContext, report_dir: str | Path) -> Path | None:
-    """Write the service's triggers to ``report_dir``/triggers.csv; nothing when ''."""
+    """Publish the service's tables beside its report (nothing when ``report_dir`` is ''):
+    ``triggers.csv`` (the reviews raised) and ``gaps.csv`` (each KPI against its target,
+    with its status, trend and the service's watermelon verdict), which the quarterly
+    pack reads. Returns the path of ``triggers.csv``."""
     if not str(report_dir):
         return None
-    path = Path(report_dir) / "triggers.csv"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A cell starting with = + - @ would run as a formula in a spreadsheet (OWASP,
-    # "CSV Injection"); a leading apostrophe keeps it text.
-    safe = ctx.triggers.astype("string").map(
-        lambda v: f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v)
-    safe.to_csv(path, index=False)
-    return path
+    folder = Path(report_dir)
+    write_csv(published_gaps(ctx), folder / "gaps.csv")
+    return write_csv(ctx.triggers.astype("string"), folder / "triggers.csv")
+
+
+GAPS_COLUMNS = ("service", "kpi", "value", "n", "target", "threshold", "status", "trend",
+                "previous", "watermelon")
+
+
+def published_gaps(ctx: GapContext) -> pd.DataFrame:
+    """The gap table as published in ``gaps.csv``: one row per directional KPI.
+
+    ``previous`` is the KPI's value the quarter before (from the quarterly history),
+    ``watermelon`` the service's verdict in the watermelon check.
+    """
+    previous = ctx.history.iloc[:, -2] if ctx.history.shape[1] > 1 else None
+    mine = ctx.watermelon.loc[ctx.watermelon["service"] == ctx.service.id, "verdict"]
+    return ctx.gaps.assign(
+        service=ctx.service.id,
+        previous=[float("nan") if previous is None else previous.get(k, float("nan"))
+                  for k in ctx.gaps["kpi"]],
+        watermelon=str(mine.iloc[0]) if len(mine) else "")[list(GAPS_COLUMNS)]

@@ -10,25 +10,51 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from csi_lib.display import write_csv
 from csi_lib.errors import ParamsError
 from csi_lib.maturity.assessment import Assessment
 from csi_lib.maturity.model import load_model
 from csi_lib.maturity.questionnaire import _put, _save, write_questionnaire
 from csi_lib.maturity.report import area_table, todo_table
 from csi_lib.maturity.responses import find_questionnaires, read_questionnaire
+from csi_lib.maturity.scoring import overall
 from csi_lib.periods import quarter_label
 
 if TYPE_CHECKING:
     from csi_lib.params import Params
 
-__all__ = ["write_client_questionnaire", "write_results"]
+__all__ = ["MATURITY_COLUMNS", "published_areas", "write_client_questionnaire", "write_results"]
+
+MATURITY_COLUMNS = ("area", "area_name", "level", "level_name", "score", "previous_level",
+                    "previous_score", "change", "level_change", "target", "met", "stagnating",
+                    "weakest", "overall_level", "overall_level_name", "previous_overall_level")
+
+
+def published_areas(ctx: Assessment) -> pd.DataFrame:
+    """One row per capability area, as published in ``maturity.csv``.
+
+    Beside each area's level and score (and the previous quarter's) every row carries
+    the organisation's overall level (its weakest area's, ISO/IEC 33020 as the report
+    applies it) now and the quarter before, and ``weakest`` marks the areas setting it.
+    """
+    t = ctx.table
+    now = overall(t)
+    before = overall(ctx.quarter_areas(ctx.previous_label))["level"] if ctx.has_previous \
+        else pd.NA
+    return t.assign(
+        level_name=[ctx.model.level_name(int(k)) for k in t["level"]],
+        weakest=t["area"].isin(now["weakest"]),
+        overall_level=now["level"], overall_level_name=ctx.model.level_name(now["level"]),
+        previous_overall_level=before)[list(MATURITY_COLUMNS)]
 
 
 def write_results(ctx: Assessment, report_dir: str | Path) -> Path | None:
     """Write ``maturity_results.xlsx`` (areas, scores by quarter, to-do list, practices,
-    agreement) into ``report_dir``; nothing when ``report_dir`` is "" (a run by hand)."""
+    agreement) and ``maturity.csv`` (:func:`published_areas`, which the quarterly pack
+    reads) into ``report_dir``; nothing when ``report_dir`` is "" (a run by hand)."""
     if not str(report_dir):
         return None
+    write_csv(published_areas(ctx), Path(report_dir) / "maturity.csv")
     scores = ctx.areas.pivot(  # noqa: PD010 (one score per area and quarter)
         index="area_name", columns="quarter", values="score")
     scores = scores.reindex(index=ctx.table["area_name"]).reset_index(names="Area")

@@ -64,6 +64,7 @@ class Service(Frozen):
     id: Slug
     name: str = Field(min_length=1)
     match: dict[Literal["assignment_group", "category", "cmdb_ci"], list[str]]
+    owner: str | None = Field(None, min_length=1)  # who is accountable for the service
 
     @field_validator("match")
     @classmethod

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from csi_lib.display import write_csv
 from csi_lib.errors import ParamsError
 from csi_lib.periods import quarter_label
 from csi_lib.prioritise.decisions import (
@@ -41,10 +42,17 @@ if TYPE_CHECKING:
     from csi_lib.params import Params
 
 __all__ = [
+    "PLAN_COLUMNS",
     "Prioritisation",
+    "capacity_table",
+    "plan_table",
     "prepare",
     "write_backlog",
 ]
+
+PLAN_COLUMNS = ("id", "title", "service", "other_services", "kpi", "expected_improvement",
+                "effort_hours", "owner", "status", "decision", "reason", "score", "rank",
+                "plan_order", "proposed", "delivered")
 
 
 @dataclass(frozen=True)
@@ -124,14 +132,55 @@ def prepare(params_file: str | Path, period: str | None, outputs: str | Path,
 def write_backlog(ctx: Prioritisation, report_dir: str | Path = "") -> Path:
     """Write the client's ranked backlog workbook beside the report and return its path.
 
+    Beside it go ``plan.csv`` (:func:`plan_table`) and ``capacity.csv``
+    (:func:`capacity_table`), the tables the quarterly pack reads.
+
     Without ``report_dir`` (a run by hand) it goes to
     ``<outputs>/<client>/scratch/<period>/``, never into a published period.
     """
     if str(report_dir):
         folder = Path(report_dir)
+        write_csv(plan_table(ctx), folder / "plan.csv")
+        write_csv(capacity_table(ctx), folder / "capacity.csv")
     else:
         folder = ctx.outputs / ctx.params.client.id / "scratch" / ctx.label
     return write_backlog_workbook(
         folder / BACKLOG_FILE, client=ctx.params.client.name, period=ctx.label, plan=ctx.plan,
         log=ctx.log, suggestions=ctx.suggestions, settings=ctx.params.prioritisation,
         register_name=ctx.register_file.name, service_names=ctx.service_names)
+
+
+def _ids(value: object) -> str:
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return "" if value is None or (isinstance(value, float) and value != value) else str(value)
+
+
+def plan_table(ctx: Prioritisation) -> pd.DataFrame:
+    """Every register row with the quarter's decision, as published in ``plan.csv``.
+
+    ``plan_order`` numbers the work of the quarter (committed first, then the new
+    initiatives in the plan); dates are ISO days, empty when not set.
+    """
+    rows = ctx.rows
+    dates = {c: rows[c].dt.strftime("%Y-%m-%d").fillna("") for c in ("proposed", "delivered")}
+    return rows.assign(other_services=rows["other_services"].map(_ids), **dates)[
+        list(PLAN_COLUMNS)].reset_index(drop=True)
+
+
+def capacity_table(ctx: Prioritisation) -> pd.DataFrame:
+    """The quarter's improvement capacity, as published in ``capacity.csv`` (one row).
+
+    ``improvement_share`` is the share of team time ring-fenced for improvement (the
+    target); ``used_share`` the share the plan takes (work in progress plus new work).
+    """
+    settings = ctx.params.prioritisation
+    plan = ctx.plan
+    return pd.DataFrame([{
+        "team_hours": settings.team_hours_per_quarter,
+        "improvement_share": settings.improvement_share,
+        "capacity_hours": plan.capacity, "committed_hours": plan.committed_hours,
+        "planned_hours": plan.planned_hours, "used_hours": plan.used_hours,
+        "free_hours": plan.free_hours,
+        "used_share": plan.used_hours / settings.team_hours_per_quarter,
+    }])
