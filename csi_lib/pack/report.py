@@ -28,6 +28,7 @@ from csi_lib.pack.scorecard import scorecard, scorecard_figure, service_status
 from csi_lib.pack.tables import PackTables, read_tables
 from csi_lib.params import load_params
 from csi_lib.periods import quarter_label
+from csi_lib.plots import show_figure
 
 if TYPE_CHECKING:
     from csi_lib.params import Params
@@ -75,12 +76,6 @@ def prepare(params_file: str | Path, period: str | None, inputs_dir: str | Path)
     return build(params, params.period(period), inputs_dir)
 
 
-def _show_figure(fig: object) -> None:
-    from IPython.display import display as ipy_display
-
-    ipy_display(fig)
-
-
 def show_title(ctx: Pack) -> None:
     """A heading for analysts in JupyterLab (the rendered pack carries its title block)."""
     display.show_markdown(f"# Quarterly pack: {display.esc(ctx.params.client.name)}, "
@@ -89,8 +84,11 @@ def show_title(ctx: Pack) -> None:
 
 def show_scorecard(ctx: Pack) -> None:
     """Page 1: the heat map of services by headline KPIs, and what it leaves out."""
-    _show_figure(scorecard_figure(ctx.card, ctx.label))
     status = service_status(ctx.card)
+    alt = (f"Scorecard heat map of {len(status)} services by {ctx.card['kpi'].nunique()} "
+           "headline KPIs: " + "; ".join(
+               f"{ctx.names.get(s, s)}: {st}" for s, st in status.items()))
+    show_figure(scorecard_figure(ctx.card, ctx.label), alt=alt)
     counts = ", ".join(f"{(status == s).sum()} {s}" for s in ("red", "amber", "green"))
     text = (f"Services by their worst KPI against target: {counts} "
             f"(of {len(status)}).")
