@@ -19,6 +19,7 @@ import importlib.util
 import logging
 import os
 import re
+import subprocess
 import tempfile
 import threading
 from dataclasses import asdict, dataclass
@@ -229,7 +230,6 @@ def _visible(nb: nbformat.NotebookNode, meta: ReportMeta) -> nbformat.NotebookNo
 @cache
 def _html_exporter() -> HTMLExporter:
     # Imported on first use: nbconvert takes a noticeable share of a second to import.
-    from nbconvert import HTMLExporter
     from traitlets.config import Config
 
     base = _templates_dir() / "html"
@@ -239,7 +239,7 @@ def _html_exporter() -> HTMLExporter:
             "that has templates/html/csi."
         )
     config = Config({"NbConvertBase": {"display_data_priority": HTML_PRIORITY}})
-    return HTMLExporter(
+    return _report_exporter_class()(
         config=config,
         template_name="csi",
         extra_template_basedirs=[str(base)],
@@ -250,6 +250,37 @@ def _html_exporter() -> HTMLExporter:
         exclude_unknown=True,
         exclude_anchor_links=True,
     )
+
+
+@cache
+def _report_exporter_class() -> type[HTMLExporter]:
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class ReportExporter(HTMLExporter):
+        """HTMLExporter without its closing pass over the page.
+
+        That pass parses the whole page (images included) with BeautifulSoup and
+        writes it out again, to give images without one an alt text and JupyterLab
+        cells a tab stop: the csi template writes an alt on every image and has no
+        JupyterLab cells, so the pass only costs time (about half the export).
+        """
+
+        def from_notebook_node(self, nb: nbformat.NotebookNode,
+                               resources: dict | None = None,
+                               **kw: object) -> tuple[str, dict]:
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            resources = self._init_resources(resources)
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+    return ReportExporter
 
 
 @cache
@@ -286,26 +317,48 @@ def _font_paths() -> list[str]:
     return [str(fonts)] if fonts.is_dir() else []
 
 
-def _pandoc_typst(markdown: str, meta: ReportMeta) -> str:
+@cache
+def _pandoc_path() -> str:
+    """The pandoc executable that pypandoc-binary ships (or pandoc on PATH)."""
     import pypandoc
 
-    markdown, shift = _number_sections(markdown)
     try:
-        return pypandoc.convert_text(
-            markdown,
-            "typst",
-            format=PANDOC_FORMAT,
-            extra_args=[
-                f"--template={_typst_template()}",
-                "--wrap=none",
-                f"--shift-heading-level-by={shift}",
-            ],
-        )
-    except (RuntimeError, OSError) as exc:
+        return pypandoc.get_pandoc_path()
+    except OSError as exc:
+        raise RenderError(
+            f"pandoc was not found: {exc}. Install pypandoc-binary (it ships pandoc)."
+        ) from exc
+
+
+def _pandoc_typst(markdown: str, meta: ReportMeta) -> str:
+    # pandoc itself, not pypandoc.convert_text: that runs pandoc twice more per call
+    # to check the format names, which are fixed here.
+    markdown, shift = _number_sections(markdown)
+    args = [
+        _pandoc_path(),
+        f"--from={PANDOC_FORMAT}",
+        "--to=typst",
+        f"--template={_typst_template()}",
+        "--wrap=none",
+        f"--shift-heading-level-by={shift}",
+    ]
+    try:
+        done = subprocess.run(args, input=markdown.encode("utf-8"), capture_output=True,
+                              check=False)
+    except OSError as exc:
         raise RenderError(
             f"pandoc could not convert {_what(meta)} to Typst: {exc}. "
             "Check that pypandoc-binary is installed."
         ) from exc
+    stderr = done.stderr.decode("utf-8", errors="replace").strip()
+    if done.returncode != 0:
+        raise RenderError(
+            f"pandoc could not convert {_what(meta)} to Typst (exit {done.returncode}): "
+            f"{stderr}. Check that pypandoc-binary is installed."
+        )
+    if stderr:
+        log.warning("pandoc, %s: %s", _what(meta), stderr)
+    return done.stdout.decode("utf-8")
 
 
 def _number_sections(markdown: str) -> tuple[str, int]:

@@ -432,3 +432,24 @@ def test_chromium_offline_makes_no_request_for_the_report(tmp_path):
     # The control proves the probe sees a page's requests; the report must make none.
     assert _page_requests(control, tmp_path) == ["http://example.invalid/x.png"]
     assert _page_requests(report, tmp_path) == []
+
+
+def test_pdf_says_what_to_install_when_pandoc_is_missing(monkeypatch):
+    monkeypatch.setattr(render, "_pandoc_path", lambda: "/nonexistent/pandoc")
+    with pytest.raises(RenderError, match="pypandoc-binary"):
+        to_pdf(_notebook(), META)
+
+
+def test_pdf_reports_a_pandoc_failure_with_its_message(monkeypatch):
+    # A pandoc that refuses its input: its own message reaches the user.
+    monkeypatch.setattr(render, "PANDOC_FORMAT", "nosuchformat")
+    with pytest.raises(RenderError, match="Unknown input format nosuchformat"):
+        to_pdf(_notebook(), META)
+
+
+def test_html_gives_every_image_an_alt_text():
+    # The report template writes the alt text nbconvert's own pass would have added.
+    page = to_html(_notebook(), META)
+    images = re.findall(r"<img\b[^>]*>", page)
+    assert images
+    assert all(re.search(r'\salt="[^"]+"', img) for img in images)
