@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from csi_lib.errors import CsiError, ParamsError
+from csi_lib.errors import ClusterLost, CsiError, ParamsError
 from csi_lib.resources import kit_dir
 
 __all__ = ["main"]
@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                     "(HTML and PDF per service, with an index page).",
         epilog="Exit status: 0 all reports published (or unchanged), 1 a report failed "
                "(that client's period is not published; its work folder keeps the executed "
-               "notebooks) or verify found differences, 2 bad parameters, data or notebooks.")
+               "notebooks), the cluster was lost mid-run, or verify found differences; "
+               "2 bad parameters, data or notebooks, or no usable cluster.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser(
@@ -70,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", metavar="ADDRESS",
                      help="run the jobs on a Dask distributed cluster at ADDRESS "
                           "(e.g. tcp://10.0.0.5:8786) instead of local processes")
+    run.add_argument("--scheduler-timeout", type=float, default=10.0, metavar="SECONDS",
+                     help="how long to wait for the scheduler and its first worker "
+                          "(default: %(default)s)")
+    run.add_argument("--stall-timeout", type=float, default=300.0, metavar="SECONDS",
+                     help="stop a cluster run when no job has run or finished for this long "
+                          "(default: %(default)s)")
     run.add_argument("--timeout", type=int, default=600, metavar="SECONDS",
                      help="longest a single notebook cell may run (default: %(default)s)")
     run.add_argument("--notebook-timeout", type=int, default=1800, metavar="SECONDS",
@@ -188,17 +195,28 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"  skipped   {cp.client}/{spec.name}: {reason}")
     if args.dry_run:
         return EXIT_OK
-    executor = None
     if args.scheduler:
         try:
-            from distributed import Client
+            import distributed  # noqa: F401 - only to say how to install it
         except ImportError:
             print("csi: error: --scheduler needs Dask: pip install 'csi-kit[dask]'",
                   file=sys.stderr)
             return EXIT_USAGE
-        executor = Client(args.scheduler).get_executor()
-    summaries = run_clients(plans, options=options, executor=executor, jobs=args.jobs,
-                            progress=Progress(0))
+        from csi_lib.runner.cluster import ClusterExecutor
+
+        with ClusterExecutor.connect(args.scheduler, timeout=args.scheduler_timeout,
+                                     stall_timeout=args.stall_timeout) as executor:
+            summaries = run_clients(plans, options=options, executor=executor,
+                                    progress=Progress(0))
+        for summary in summaries:
+            traffic = [r.traffic for r in summary.results if r.traffic]
+            if traffic:
+                print(f"{summary.client}: {len(traffic)} job(s) on the cluster sent "
+                      f"{sum(t['sent'] for t in traffic) / 1e6:.1f} MB and received "
+                      f"{sum(t['received'] for t in traffic) / 1e6:.1f} MB, besides "
+                      f"{executor.tables_sent / 1e6:.1f} MB of tables")
+    else:
+        summaries = run_clients(plans, options=options, jobs=args.jobs, progress=Progress(0))
     for summary in summaries:
         print(summary.text())
     return EXIT_OK if all(s.ok for s in summaries) else EXIT_FAILED
@@ -315,6 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                "demo-data": _demo_data}[args.command]
     try:
         return handler(args)
+    except ClusterLost as exc:  # mid-run: finished jobs are recorded, a rerun resumes
+        print(f"csi: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except CsiError as exc:
         print(f"csi: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

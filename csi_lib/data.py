@@ -3,6 +3,10 @@
 The runner ingests each client once per run; every notebook then reads the
 cache. The key covers the export files' bytes, the params' source and service
 sections and the adapter version, so a changed export is never served stale.
+
+A cluster worker gets the ingested tables, never the exports: its private
+outputs folder holds the shipped cache and a ``pinned`` file naming its key, and
+the tables are read under that key without looking for the exports.
 """
 
 from __future__ import annotations
@@ -26,15 +30,20 @@ from csi_lib.version import code_version
 
 __all__ = [
     "cache_key",
+    "data_key",
     "ensure_demo_exports",
     "file_sha256",
+    "kpis_path",
     "load_kpis",
     "load_tables",
+    "pin_tables",
     "pseudonym_key",
+    "tables_dir",
 ]
 
 TABLES = ("tickets", "changes", "surveys", "issues", "excluded")
 KEY_ENV = "CSI_PSEUDONYM_KEY"
+PINNED = "pinned"
 # What reading a damaged cache raises: a truncated or overwritten parquet file
 # (ArrowInvalid is also a ValueError), an unreadable file, a damaged "done" record.
 UNREADABLE = (pa.ArrowException, OSError, ValueError, KeyError, TypeError)
@@ -134,13 +143,46 @@ def _read_cached(folder: Path) -> Ingested:
     return Ingested(**frames, rows_read=rows_read)
 
 
+def _pinned(params: Params, outputs: Path) -> str | None:
+    path = Path(outputs) / params.client.id / ".cache" / PINNED
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else None
+
+
+def pin_tables(outputs: Path | str, client: str, key: str) -> Path:
+    """Make ``key`` the client's tables in ``outputs``, whatever its exports (a worker's)."""
+    path = Path(outputs) / client / ".cache" / PINNED
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(key, encoding="utf-8")
+    return path
+
+
+def data_key(params: Params, outputs: Path | str) -> str:
+    """The key of the client's tables: the pinned one, else the hash of the inputs."""
+    return _pinned(params, Path(outputs)) or cache_key(params)
+
+
+def tables_dir(params: Params, outputs: Path | str) -> Path:
+    """The folder of the client's cached tables (present once :func:`load_tables` ran)."""
+    return Path(outputs) / params.client.id / ".cache" / data_key(params, outputs)
+
+
 def load_tables(params: Params, outputs: Path | str, *, rebuild: bool = False) -> Ingested:
     """The client's canonical tables, from cache when the inputs are unchanged.
 
     A cache that cannot be read (a damaged parquet file) is discarded and rebuilt,
-    with a warning on the ``csi_lib.data`` logger; ``rebuild`` (``csi run --force``) rebuilds it in any case.
+    with a warning on the ``csi_lib.data`` logger; ``rebuild`` (``csi run --force``)
+    rebuilds it in any case. Pinned tables (a worker's) are never rebuilt.
     """
     outputs = Path(outputs)
+    pinned = _pinned(params, outputs)
+    if pinned is not None:
+        folder = outputs / params.client.id / ".cache" / pinned
+        try:
+            return _read_cached(folder)
+        except (*UNREADABLE, FileNotFoundError) as exc:
+            raise DataError(f"the tables pinned in {folder.parent / PINNED} cannot be read from "
+                            f"{folder} ({type(exc).__name__}): the run that shipped them must "
+                            "ship the whole cache folder") from None
     ensure_demo_exports(params)
     for src in _sources(params):
         for path in src.files:
@@ -175,6 +217,16 @@ def load_tables(params: Params, outputs: Path | str, *, rebuild: bool = False) -
     return result
 
 
+def kpis_path(params: Params, period: pd.Period, outputs: Path | str) -> Path:
+    """Where :func:`load_kpis` caches the KPI table of ``period``."""
+    key = hashlib.sha256(json.dumps({
+        "data": data_key(params, outputs), "period": str(period), "freq": period.freqstr,
+        "reporting": params.reporting.model_dump(mode="json", exclude={"period"}),
+        "services": [s.id for s in params.services], "code": code_version(),
+    }, sort_keys=True).encode()).hexdigest()[:16]
+    return Path(outputs) / params.client.id / ".cache" / "kpis" / f"{key}.parquet"
+
+
 def load_kpis(params: Params, period: pd.Period, outputs: Path | str,
               tables: Ingested | None = None, *, rebuild: bool = False) -> pd.DataFrame:
     """The KPI table of ``period`` (see :func:`csi_lib.kpis.kpi_table`), cached beside the
@@ -184,13 +236,7 @@ def load_kpis(params: Params, period: pd.Period, outputs: Path | str,
     """
     from csi_lib.kpis import kpi_table
 
-    outputs = Path(outputs)
-    key = hashlib.sha256(json.dumps({
-        "data": cache_key(params), "period": str(period), "freq": period.freqstr,
-        "reporting": params.reporting.model_dump(mode="json", exclude={"period"}),
-        "services": [s.id for s in params.services], "code": code_version(),
-    }, sort_keys=True).encode()).hexdigest()[:16]
-    path = outputs / params.client.id / ".cache" / "kpis" / f"{key}.parquet"
+    path = kpis_path(params, period, outputs)
     if rebuild:
         _discard(path, None)
     if path.is_file():

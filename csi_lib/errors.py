@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 __all__ = [
+    "ClusterError",
+    "ClusterLost",
+    "ClusterSetupError",
     "CsiError",
     "DataError",
     "NotebookError",
@@ -34,3 +37,15 @@ class RenderError(CsiError):
 
 class PublishError(CsiError):
     """Outputs could not be moved into place without damaging a published period."""
+
+
+class ClusterError(CsiError):
+    """A Dask cluster could not run the jobs."""
+
+
+class ClusterSetupError(ClusterError):
+    """No scheduler at the address, no workers, or workers whose environment differs."""
+
+
+class ClusterLost(ClusterError):
+    """The scheduler went away, or the cluster made no progress, in the middle of a run."""

@@ -8,12 +8,12 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 
 from csi_lib.data import file_sha256
 from csi_lib.params import SLUG, Params
 from csi_lib.reports import NOTEBOOKS, JobResult
+from csi_lib.version import PACKAGES, package_version
 
 __all__ = [
     "REPORT_FILES",
@@ -29,8 +29,6 @@ __all__ = [
 
 PERIOD_DIR = re.compile(r"\d{4}Q[1-4](?:-r\d+)?")
 
-PACKAGES = ("csi-kit", "pandas", "numpy", "papermill", "nbconvert", "matplotlib", "seaborn",
-            "typst", "pypandoc-binary", "pyarrow", "pydantic")
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
@@ -83,13 +81,6 @@ def write_index(folder: Path, params: Params, label: str, results: Sequence[JobR
     return path
 
 
-def _version(name: str) -> str:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
 def write_manifest(folder: Path, params: Params, label: str, results: Sequence[JobResult], *,
                    started: dt.datetime, inputs: dict[str, str],
                    notebooks: dict[str, str]) -> Path:
@@ -108,7 +99,7 @@ def write_manifest(folder: Path, params: Params, label: str, results: Sequence[J
         "inputs": inputs,
         "params": params.model_dump(mode="json", exclude={"source_file"}),
         "notebooks": notebooks,
-        "packages": {p: _version(p) for p in PACKAGES},
+        "packages": {p: package_version(p) for p in PACKAGES},
         "client_name": params.client.name,
         "jobs": [r.to_json() for r in results],
         "outputs": outputs,

@@ -37,6 +37,9 @@ class NotebookSpec:
     requires: str | None = None  # params setting without which the notebook does not apply
     after: tuple[str, ...] = ()
     check: str | None = None  # "module:function" reading those inputs, raising CsiError
+    # "module:function" listing files of earlier published periods the notebook reads,
+    # called with the params, the period label and the outputs folder.
+    published: str | None = None
 
     def skip_reason(self, params: Params) -> str | None:
         """Why this notebook does not apply to a client (its input is not configured)."""
@@ -58,6 +61,9 @@ class NotebookSpec:
         will, so a file that cannot be read stops the plan, not the notebook."""
         if self.check and not self.skip_reason(params):
             _resolve(self.check)(params, period)
+    def published_files(self, params: Params, period: str, outputs: Path) -> list[Path]:
+        """Files of earlier published periods the notebook reads (e.g. last quarter's log)."""
+        return list(_resolve(self.published)(params, period, outputs)) if self.published else []
 
 
 def _resolve(ref: str) -> Callable[..., Any]:
@@ -75,7 +81,8 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
                      inputs="csi_lib.prioritise:input_files",
                      prepare="csi_lib.prioritise:ensure_demo_register",
                      requires="prioritisation.register_file",
-                     check="csi_lib.register.reader:check_register"),
+                     check="csi_lib.register.reader:check_register",
+                     published="csi_lib.prioritise:published_inputs"),
         NotebookSpec("maturity", "Maturity assessment", "client",
                      inputs="csi_lib.maturity:input_files",
                      prepare="csi_lib.maturity:ensure_demo_questionnaires",
@@ -158,6 +165,9 @@ class JobResult:
     not_run: bool = False  # a job it depends on failed, so it was never started
     timings: dict[str, float] = field(default_factory=dict)
     hashes: dict[str, str] = field(default_factory=dict)  # file -> SHA-256 when written
+    note: str = ""         # what the reader should know beyond ok/failed (a retry)
+    worker: str = ""       # the cluster worker that ran the job ('' for a local run)
+    traffic: dict[str, int] = field(default_factory=dict)  # bytes sent and received
 
     def to_json(self) -> dict[str, object]:
         """The job's record: in a work folder's ``.jobs/`` and a manifest's ``jobs``.
@@ -165,10 +175,12 @@ class JobResult:
         ``files`` (in ``folder``) with their ``hashes`` are the job's expected outputs:
         publishing and ``csi verify`` check each one is there with these bytes.
         """
-        return {"name": self.job.name, "key": self.job.key, "ok": self.ok,
-                "seconds": round(self.seconds, 3), "error": self.error,
-                "folder": self.job.folder, "files": list(self.files),
-                "hashes": dict(self.hashes), "reused": self.reused, "not_run": self.not_run,
-                "timings": {k: round(v, 3) for k, v in self.timings.items()}}
+        record = {"name": self.job.name, "key": self.job.key, "ok": self.ok,
+                  "seconds": round(self.seconds, 3), "error": self.error,
+                  "folder": self.job.folder, "files": list(self.files),
+                  "hashes": dict(self.hashes), "reused": self.reused, "not_run": self.not_run,
+                  "timings": {k: round(v, 3) for k, v in self.timings.items()}}
+        extra = {"note": self.note, "worker": self.worker, "traffic": self.traffic}
+        return record | {k: v for k, v in extra.items() if v}
 
 

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         carry_log,
         input_files,
         previous_backlog,
+        published_inputs,
         quarter_decisions,
         read_log,
     )
@@ -73,8 +74,8 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "charts": ("capacity_chart", "impact_effort_matrix", "rank_ranges"),
-    "decisions": ("carry_log", "input_files", "previous_backlog", "quarter_decisions",
-                  "read_log"),
+    "decisions": ("carry_log", "input_files", "previous_backlog", "published_inputs",
+                  "quarter_decisions", "read_log"),
     "csi_lib.register.demo": ("ensure_demo_register", "write_demo_register"),
     "csi_lib.register.graph": ("find_cycle",),
     "planning": ("Plan", "Selection", "dependency_order", "plan_quarter",
@@ -115,6 +116,7 @@ __all__ = [
     "plan_quarter",
     "prepare",
     "previous_backlog",
+    "published_inputs",
     "quadrants",
     "quarter_decisions",
     "rank_ranges",

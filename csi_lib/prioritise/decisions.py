@@ -33,6 +33,7 @@ __all__ = [
     "LOG_SHEET",
     "carry_log",
     "previous_backlog",
+    "published_inputs",
     "quarter_decisions",
     "read_log",
 ]
@@ -145,3 +146,10 @@ def input_files(params: Params, period: str) -> list[Path]:  # noqa: ARG001 - ru
     """
     path = params.prioritisation.register_file
     return [path] if path is not None and path.is_file() else []
+
+
+def published_inputs(params: Params, period: str, outputs: Path | str) -> list[Path]:
+    """Files of earlier published periods a prioritisation report reads: the latest
+    backlog workbook, whose decision log it carries on (for shipping to a worker)."""
+    previous = previous_backlog(outputs, params.client.id, params.period(period))
+    return [previous] if previous is not None else []

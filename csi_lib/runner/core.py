@@ -36,7 +36,7 @@ from csi_lib.data import (
     load_kpis,
     load_tables,
 )
-from csi_lib.errors import CsiError, DataError, NotebookError, PublishError
+from csi_lib.errors import ClusterError, CsiError, DataError, NotebookError, PublishError
 from csi_lib.kpis import period_bounds
 from csi_lib.params import Params, check_file_name, load_params
 from csi_lib.periods import quarter_label
@@ -144,7 +144,8 @@ class RunSummary:
             lines.append(f"  ERROR {self.error}")
         lines += [f"  {'ok  ' if r.ok else 'SKIP' if r.not_run else 'FAIL'} {r.job.name} "
                   f"({r.seconds:.1f} s)"
-                  + (f"\n       {r.error}" if r.error else "") for r in ran]
+                  + (f"\n       {r.error}" if r.error else "")
+                  + (f"\n       {r.note}" if r.note else "") for r in ran]
         if self.up_to_date:
             lines.append("  nothing changed since the last published revision; nothing to do "
                          "(use --force to run again)")
@@ -456,10 +457,14 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
         running_names = lambda: [pending[f][1].name for f in pending if f.running()]
         while pending:
             done, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            lost: ClusterError | None = None
             for future in done:
                 cp, job = pending.pop(future)
                 try:
                     result = future.result()
+                except ClusterError as exc:  # the cluster, not this job: the run stops
+                    lost = lost or exc
+                    continue
                 except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
                     result = JobResult(job, False, 0.0, f"worker failed: {exc!r}")
                 gate = gates[cp.client]
@@ -468,13 +473,21 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
                     summaries[cp.client].results.append(res)
                     progress.finished(res.ok)
                     remaining[cp.client] -= 1
-                for ready in gate.ready():
+                for ready in gate.ready() if lost is None else ():
                     pending[submit(cp, ready)] = (cp, ready)
                 if remaining[cp.client] == 0:
                     try:
                         _finish(cp, summaries[cp.client], started, options)
                     except CsiError as exc:
                         summaries[cp.client].error = str(exc)
+            if lost is not None:
+                # Record every job that finished before the loss, cancel the rest.
+                for future, (cp, _) in list(pending.items()):
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        _write_record(cp.work, future.result())
+                    future.cancel()
+                progress.close()
+                raise lost
             progress.show(running_names())
         progress.close()
     return [summaries[cp.client] for cp in plans]

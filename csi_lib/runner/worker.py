@@ -33,13 +33,16 @@ from csi_lib.data import file_sha256
 from csi_lib.reports import INPUTS_PARAMETER
 from csi_lib.runner.jobs import Job, JobResult
 
-__all__ = ["KernelStartError", "reset_code", "run_job", "start_kernel"]
+__all__ = ["KernelStartError", "reset_code", "run_job", "start_kernel", "stop_kernel"]
 
 KERNEL_START_ATTEMPTS = 3  # the first try and at most two retries
 
 # Run in the warm kernel before each notebook, outside the history, so the
-# notebook sees what a fresh kernel would show it.
+# notebook sees what a fresh kernel would show it. The folder changes first: the
+# previous one may be gone (a cluster worker's private folder), and a reset asks for it.
 _RESET = """\
+import os as _csi_os
+_csi_os.chdir({cwd!r})
 get_ipython().run_line_magic("reset", "-f")
 import os as _csi_os, warnings as _csi_warnings
 import matplotlib as _csi_mpl
@@ -129,6 +132,11 @@ def _shutdown() -> None:
     if runtime:
         shutil.rmtree(runtime, ignore_errors=True)
     _state["ready"] = False
+
+
+def stop_kernel() -> None:
+    """Shut down this process's warm kernel (a long-lived worker, between runs)."""
+    _shutdown()
 
 
 async def _maybe(value: Any) -> Any:
@@ -221,13 +229,25 @@ def _reset(km: Any, cwd: str) -> None:
         raise RuntimeError(f"kernel reset failed: {reply['content'].get('evalue')}")
 
 
+def _unmirror(executed: Path, private_root: str) -> None:
+    """Take a private folder's prefix out of an executed notebook, so it shows the paths
+    of the machine that planned the job (a cluster worker mirrors them under a prefix)."""
+    if private_root and executed.is_file():
+        text = executed.read_text(encoding="utf-8")
+        if private_root in text:
+            executed.write_text(text.replace(private_root, ""), encoding="utf-8")
+
+
 def run_job(job: Job, work: str, cell_timeout: int = 600, notebook_timeout: int = 1800,
-            warm: bool = True) -> JobResult:
+            warm: bool = True, private_root: str = "") -> JobResult:
     """Execute ``job`` with papermill into ``work``/<service>/, then render HTML and PDF.
 
     Never raises for a job's own failure: the result says what went wrong and
-    where the executed notebook (with its traceback) was kept.
+    where the executed notebook (with its traceback) was kept. With
+    ``private_root``, the job's paths are the planning machine's paths under that
+    prefix, which the executed notebook and its renderings do not show.
     """
+    import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -284,6 +304,7 @@ def run_job(job: Job, work: str, cell_timeout: int = 600, notebook_timeout: int 
             progress_bar=False, request_save_on_cell_execute=False,
             execution_timeout=cell_timeout, **extra)
     except PapermillExecutionError as exc:
+        _unmirror(executed, private_root)
         return failed(f"{exc.ename}: {exc.evalue} (cell {exc.exec_count}); traceback in "
                       f"{executed}", (executed.name,))
     except Exception as exc:  # noqa: BLE001 - kernel died, cell timeout, ...
@@ -294,10 +315,14 @@ def run_job(job: Job, work: str, cell_timeout: int = 600, notebook_timeout: int 
                 if timed_out.is_set() else
                 "".join(traceback.format_exception_only(exc)).strip())
         kept = (executed.name,) if executed.exists() else ()
+        _unmirror(executed, private_root)
         return failed(f"{what}; notebook (as far as it ran) in {executed}", kept)
     finally:
         watchdog.cancel()
     timings["execute"] = time.perf_counter() - t0
+    if private_root:
+        _unmirror(executed, private_root)
+        nb = nbformat.read(executed, as_version=4)
 
     meta = render.ReportMeta(title=job.title, client=job.client_name,
                              service=job.service_name, period=job.period, as_of=job.as_of)
