@@ -162,7 +162,13 @@ class ClusterExecutor(cf.Executor):
         ident = (params.client.id, f"{cache_key(params)}:{period}:{outputs}")
         if ident not in self._tables:
             tables = pack_tables(params, outputs, period)
-            self._tables[ident] = self._client.scatter(tables, broadcast=True, hash=False)
+            # A task that returns the tables, rather than scattered data: the scheduler
+            # keeps the task, so tables lost with a worker are sent again, not lost.
+            future = self._client.submit(_hold, tables, pure=False,
+                                         key=f"csi-tables-{params.client.id}-{tables.digest[:12]}")
+            with contextlib.suppress(Exception):  # spreading them early only saves time
+                self._client.replicate([future])
+            self._tables[ident] = future
             self.tables_sent += tables.size
             workers = len(self._client.scheduler_info().get("workers", {}))
             self._log(f"{params.client.id}: shipped {tables.size / 1e6:.1f} MB of pseudonymised "
@@ -196,8 +202,10 @@ class ClusterExecutor(cf.Executor):
             elif outcome is None and self._closing:
                 mine.cancel()
                 mine.set_running_or_notify_cancel()
-            elif outcome is None:
+            elif outcome is None and self._client.status != "running":
                 mine.set_exception(self._lost(f"lost the Dask scheduler at {self.address}"))
+            elif outcome is None:
+                mine.set_exception(RuntimeError(f"the cluster dropped this job ({future.status})"))
             elif isinstance(outcome, ClusterError):
                 mine.set_exception(outcome)
             else:
@@ -317,6 +325,11 @@ class ClusterExecutor(cf.Executor):
             wait(futures, timeout=10)
         except Exception:  # noqa: BLE001, S110 - best effort: the kernels die with the worker
             pass
+
+
+def _hold(tables: Any) -> Any:
+    """The client's tables, as a task's result that workers fetch from one another."""
+    return tables
 
 
 def check_workers(client: Any) -> None:
