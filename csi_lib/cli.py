@@ -204,8 +204,14 @@ def _run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         from csi_lib.runner.cluster import ClusterExecutor
 
-        with ClusterExecutor.connect(args.scheduler, timeout=args.scheduler_timeout,
-                                     stall_timeout=args.stall_timeout) as executor:
+        try:
+            executor = ClusterExecutor.connect(args.scheduler, timeout=args.scheduler_timeout,
+                                               stall_timeout=args.stall_timeout)
+        except BaseException:
+            for cp in plans:
+                cp.release()
+            raise
+        with executor:
             summaries = run_clients(plans, options=options, executor=executor,
                                     progress=Progress(0))
         for summary in summaries:

@@ -221,7 +221,7 @@ def test_no_scheduler_at_the_address_exits_2_fast(tmp_path: Path,
     assert f"cannot reach the Dask scheduler at {address} within 2 s" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert time.monotonic() - started < 30
-    assert not (tmp_path / "demo" / "_work").exists()  # nothing ran
+    assert not list((tmp_path / "demo").rglob("*.ipynb"))  # nothing ran
 
 
 def test_a_worker_with_other_code_is_refused_by_name(tmp_path: Path, procs: Procs,
