@@ -1,18 +1,17 @@
-"""What a published period carries besides its reports: the index page and the manifest."""
+"""What a published period carries besides its reports: the manifest, and the checks
+against it (its index pages are :mod:`csi_lib.pages`)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
 from csi_lib.data import file_sha256
-from csi_lib.params import SLUG, Params
-from csi_lib.reports import NOTEBOOKS, JobResult
+from csi_lib.params import Params
+from csi_lib.reports import JobResult
 from csi_lib.version import PACKAGES, package_version
 
 __all__ = [
@@ -22,23 +21,8 @@ __all__ = [
     "read_manifest",
     "revisions",
     "verify",
-    "write_index",
     "write_manifest",
-    "write_overviews",
 ]
-
-PERIOD_DIR = re.compile(r"\d{4}Q[1-4](?:-r\d+)?")
-
-
-_STYLE = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
-max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2933;line-height:1.5}
-h1{font-size:1.6rem;margin-bottom:.2rem} .meta{color:#52606d;margin-top:0}
-table{border-collapse:collapse;width:100%;margin-top:1.5rem}
-th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #d9e2ec}
-th{background:#f0f4f8} .ok{color:#1b7f3b;font-weight:600} .failed{color:#b42318;font-weight:600}
-a{color:#1d4ed8}
-"""
 
 
 def next_revision(client_dir: Path, label: str) -> str:
@@ -49,36 +33,6 @@ def next_revision(client_dir: Path, label: str) -> str:
         if m:
             taken.append(int(m.group(1)))
     return f"{label}-r{max(taken) + 1}"
-
-
-def write_index(folder: Path, params: Params, label: str, results: Sequence[JobResult]) -> Path:
-    """An HTML page linking every report of the period, with its status; loads nothing remote."""
-
-    e = html.escape
-    rows = []
-    order = {"html": 0, "pdf": 1, "xlsx": 2, "ipynb": 3}
-    for r in results:
-        prefix = f"{r.job.folder}/" if r.job.folder else ""
-        files = sorted(r.files, key=lambda f: order.get(f.rsplit(".", 1)[-1], 9))
-        links = " · ".join(
-            f'<a href="{e(prefix + f)}">{e(f.rsplit(".", 1)[-1].upper())}</a>' for f in files)
-        status = '<span class="ok">ok</span>' if r.ok else \
-            f'<span class="failed">failed</span><br><small>{e(r.error)}</small>'
-        rows.append(f"<tr><td>{e(r.job.service_name or 'All services')}</td>"
-                    f"<td>{e(NOTEBOOKS[r.job.notebook].title)}</td>"
-                    f"<td>{status}</td><td>{links}</td></tr>")
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(params.client.name)} — CSI reports {e(label)}</title><style>{_STYLE}</style></head>
-<body><h1>{e(params.client.name)}: CSI reports</h1>
-<p class="meta">Period {e(label)} · {len(results)} report(s)</p>
-<table><thead><tr><th>Service</th><th>Report</th><th>Status</th><th>Files</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table></body></html>
-"""
-    path = folder / "index.html"
-    path.write_text(page, encoding="utf-8")
-    return path
 
 
 def write_manifest(folder: Path, params: Params, label: str, results: Sequence[JobResult], *,
@@ -201,52 +155,3 @@ def verify(folder: Path) -> list[str]:
         if path.is_file() and rel != "manifest.json" and rel not in expected and rel not in listed:
             problems.append(f"unexpected: {rel}")
     return problems
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
-def _page(title: str, heading: str, meta: str, head: list[str], rows: list[list[str]]) -> str:
-    e = html.escape
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)}</title><style>{_STYLE}</style></head>
-<body><h1>{e(heading)}</h1><p class="meta">{e(meta)}</p>
-<table><thead><tr>{"".join(f"<th>{e(h)}</th>" for h in head)}</tr></thead>
-<tbody>{body}</tbody></table></body></html>
-"""
-
-
-def write_overviews(outputs: Path) -> None:
-    """Refresh each client's period list and the portfolio page over all clients."""
-    e = html.escape
-    clients = []
-    for client_dir in sorted(p for p in outputs.iterdir() if p.is_dir() and SLUG.match(p.name)):
-        periods = []
-        for folder in sorted((p for p in client_dir.iterdir() if p.is_dir()
-                              and PERIOD_DIR.fullmatch(p.name)), reverse=True):
-            m = read_manifest(folder)
-            jobs = m.get("jobs", [])
-            periods.append((folder.name, m.get("client_name", client_dir.name), len(jobs),
-                            m.get("finished", "")[:16].replace("T", " ")))
-        if not periods:
-            continue
-        rows = [[f'<a href="{e(name)}/index.html">{e(name)}</a>', str(n), e(done)]
-                for name, _, n, done in periods]
-        name = periods[0][1]
-        _write_atomic(client_dir / "index.html", _page(
-            f"{name} — CSI reports", f"{name}: CSI reports",
-            f"{len(periods)} published period(s); revisions (-r2, -r3) are reruns",
-            ["Period", "Reports", "Published (UTC)"], rows))
-        latest = periods[0][0]
-        clients.append([f'<a href="{e(client_dir.name)}/index.html">{e(name)}</a>',
-                        f'<a href="{e(client_dir.name)}/{e(latest)}/index.html">{e(latest)}</a>',
-                        str(len(periods))])
-    _write_atomic(outputs / "index.html", _page(
-        "CSI reports — portfolio", "CSI reports: all clients", f"{len(clients)} client(s)",
-        ["Client", "Latest period", "Periods"], clients))

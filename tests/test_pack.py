@@ -249,8 +249,10 @@ def test_pack_figures_equal_the_published_tables(run: Path) -> None:
     assert f"{capacity['used_hours']:,.0f} h" in pack_text
     maturity = pd.read_csv(run / "maturity.csv")
     assert f"level {maturity['overall_level'][0]} " in pack_text
-    status = json.loads((run / "status.json").read_text()) if (run / "status.json").is_file() \
-        else None
-    if status is not None:
-        assert status["counts"]["red"] == int(
-            pack.period_status(ctx)["counts"]["red"])
+    status = json.loads((run / "status.json").read_text())
+    assert status == pack.period_status(ctx)
+    # The period's front page shows the same scorecard, each cell linking to the
+    # service's gap analysis.
+    index = (run / "index.html").read_text()
+    for r in ctx.card.itertuples():
+        assert f'<a href="{r.service}/gap_analysis.html">{r.shown}<small>' in index

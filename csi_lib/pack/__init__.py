@@ -29,11 +29,12 @@ from csi_lib.pack.report import (
     show_time,
     show_title,
 )
-from csi_lib.pack.scorecard import STATUS, headline_kpis, scorecard, scorecard_figure
+from csi_lib.pack.scorecard import LEGEND, STATUS, headline_kpis, scorecard, scorecard_figure
 from csi_lib.pack.status import period_status
 from csi_lib.pack.tables import PackTables, read_tables
 
 __all__ = [
+    "LEGEND",
     "STATUS",
     "Pack",
     "PackTables",

@@ -17,7 +17,7 @@ from csi_lib import catalogue
 from csi_lib.pack.tables import PackTables
 from csi_lib.plots import _FIG_W, THEME, _themed, _wrap
 
-__all__ = ["HEADLINE_EXTRA", "MAX_COLUMNS", "STATUS", "TREND", "headline_kpis", "scorecard",
+__all__ = ["HEADLINE_EXTRA", "LEGEND", "MAX_COLUMNS", "STATUS", "TREND", "headline_kpis", "scorecard",
            "scorecard_figure", "service_status"]
 
 MAX_COLUMNS = 8

@@ -38,6 +38,7 @@ from csi_lib.data import (
 )
 from csi_lib.errors import ClusterError, CsiError, DataError, NotebookError, PublishError
 from csi_lib.kpis import period_bounds
+from csi_lib.pages import write_index, write_overviews, write_status
 from csi_lib.params import Params, check_file_name, load_params
 from csi_lib.periods import quarter_label
 from csi_lib.publish import (
@@ -45,9 +46,7 @@ from csi_lib.publish import (
     output_problems,
     read_manifest,
     revisions,
-    write_index,
     write_manifest,
-    write_overviews,
 )
 from csi_lib.runner.deps import Gate
 from csi_lib.runner.jobs import NOTEBOOKS, Job, JobResult, plan
@@ -332,7 +331,8 @@ def _finish(cp: ClientPlan, summary: RunSummary, started: dt.datetime,
     order = {j.key: i for i, j in enumerate(cp.jobs)}
     summary.results.sort(key=lambda r: order[r.job.key])
     params = cp.params
-    write_index(cp.work, params, cp.label, summary.results)
+    status = write_status(cp.work, params, cp.label)
+    write_index(cp.work, params, cp.label, summary.results, status)
     s = params.sources
     inputs = [cp.params_file] + [f for x in (s.tickets, s.changes, s.surveys) if x
                                  for f in x.files]
