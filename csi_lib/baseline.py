@@ -7,6 +7,7 @@ pure function (tested) and displays them with :mod:`csi_lib.display`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from matplotlib.figure import Figure
 from csi_lib import catalogue, display, plots
 from csi_lib.data import load_kpis, load_tables
 from csi_lib.ingest import Ingested
-from csi_lib.kpis import as_of_view, period_bounds
+from csi_lib.kpis import active_in_table, as_of_view, no_tickets_text, period_bounds
 from csi_lib.params import Params, Service, load_params
 from csi_lib.periods import quarter_label
 
@@ -58,6 +59,11 @@ class Baseline:
     @property
     def previous_label(self) -> str:
         return quarter_label(self.period - 1)
+
+    @cached_property
+    def active(self) -> int:
+        """The service's tickets opened or resolved in the quarter, or open at its end."""
+        return active_in_table(self.kpis, self.service.id, self.label)
 
     def quarter(self, label: str) -> pd.DataFrame:
         k = self.kpis
@@ -201,11 +207,23 @@ def show_title(ctx: Baseline) -> None:
                           f"{display.esc(ctx.params.client.name)}")
 
 
+def _no_tickets(ctx: Baseline) -> bool:
+    """Show "no tickets in this period" instead of a section when the service has none."""
+    if ctx.active:
+        return False
+    display.show_markdown(no_tickets_text(display.esc(ctx.service.name), ctx.label))
+    return True
+
+
 def show_summary(ctx: Baseline) -> None:
+    if _no_tickets(ctx):
+        return
     display.show_markdown(summary_text(ctx))
 
 
 def show_kpi_table(ctx: Baseline) -> None:
+    if _no_tickets(ctx):
+        return
     for section, kpi_ids in catalogue.sections().items():
         table = kpi_summary(ctx, kpi_ids)
         if not table.empty:
@@ -221,6 +239,8 @@ def show_kpi_table(ctx: Baseline) -> None:
 
 
 def show_trends(ctx: Baseline) -> None:
+    if _no_tickets(ctx):
+        return
     start, end = ctx.period.start_time, ctx.period.end_time
     _show_figure(plots.kpi_trends(
         ctx.kpis, ctx.service.id, list(TREND_KPIS), targets=ctx.params.kpi_targets,
@@ -228,6 +248,8 @@ def show_trends(ctx: Baseline) -> None:
 
 
 def show_distribution(ctx: Baseline) -> None:
+    if _no_tickets(ctx):
+        return
     start, end = period_bounds(ctx.period, ctx.params.reporting.timezone)
     tickets = as_of_view(ctx.tables.tickets, end, born="opened_at",
                          later=("responded_at", "resolved_at", "closed_at"))
@@ -237,6 +259,8 @@ def show_distribution(ctx: Baseline) -> None:
 
 
 def show_backlog(ctx: Baseline) -> None:
+    if _no_tickets(ctx):
+        return
     _show_figure(plots.backlog_chart(ctx.kpis, ctx.service.id))
 
 

@@ -101,7 +101,8 @@ def _parser() -> argparse.ArgumentParser:
                                        "read the improvement register, maturity model and "
                                        "questionnaires the reports would read.")
     _common(check)
-    check.add_argument("--period", help="quarter whose questionnaires to read, as YYYYQn "
+    check.add_argument("--period", help="quarter the data must cover and whose "
+                                        "questionnaires to read, as YYYYQn "
                                         "(default: reporting.period in the params file)")
 
     verify = sub.add_parser("verify", help="check a published period against its manifest",
@@ -195,6 +196,7 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"  skipped   {cp.client}/{spec.name}: {reason}")
     if args.dry_run:
         return EXIT_OK
+    _require_reportable(plans, args.outputs)
     if args.scheduler:
         try:
             import distributed  # noqa: F401 - only to say how to install it
@@ -228,6 +230,17 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if all(s.ok for s in summaries) else EXIT_FAILED
 
 
+def _require_reportable(plans: Sequence, outputs: Path) -> None:
+    """Stop before any report runs when a client's data cannot be reported (exit 2)."""
+    from csi_lib.data import load_tables
+    from csi_lib.quality import require_reportable
+
+    for cp in plans:
+        if not cp.up_to_date:
+            require_reportable(load_tables(cp.params, outputs), cp.params,
+                               cp.params.period(cp.label))
+
+
 def _verify(args: argparse.Namespace) -> int:
     from csi_lib.publish import verify
 
@@ -244,11 +257,14 @@ def _verify(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from csi_lib.data import load_tables
     from csi_lib.params import check_file_name, load_params
+    from csi_lib.quality import require_reportable
     from csi_lib.reports import NOTEBOOKS
 
     params = load_params(_params_file(args))
     check_file_name(params)
     tables = load_tables(params, args.outputs)
+    if args.period or params.reporting.period:
+        require_reportable(tables, params, params.period(args.period))
     print(f"{params.client.id}: params valid; {len(tables.tickets):,} tickets, "
           f"{len(tables.changes):,} changes, {len(tables.surveys):,} survey answers kept; "
           f"{len(tables.excluded):,} rows excluded")

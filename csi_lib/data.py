@@ -234,7 +234,7 @@ def load_kpis(params: Params, period: pd.Period, outputs: Path | str,
 
     A damaged cache file is discarded and rebuilt; ``rebuild`` rebuilds it in any case.
     """
-    from csi_lib.kpis import kpi_table
+    from csi_lib.kpis import kpi_table, require_period_in_data
 
     path = kpis_path(params, period, outputs)
     if rebuild:
@@ -245,6 +245,7 @@ def load_kpis(params: Params, period: pd.Period, outputs: Path | str,
         except UNREADABLE as exc:
             _discard(path, exc)
     tables = tables or load_tables(params, outputs)
+    require_period_in_data(tables.tickets, params, period, str(params.sources.tickets.path))
     table = kpi_table(tables.tickets, tables.changes, tables.surveys, params, period)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -24,6 +24,7 @@ from csi_lib.gaps.summary import (
 )
 from csi_lib.gaps.targets import target_table
 from csi_lib.gaps.triggers import period_name
+from csi_lib.kpis import active_in_table, no_tickets_text
 from csi_lib.kpis.spc import RUN_LENGTH, TREND_LENGTH, X_FACTOR
 from csi_lib.kpis.trend import SIGNIFICANCE
 
@@ -62,11 +63,23 @@ def show_title(ctx: GapContext) -> None:
                           f"{display.esc(ctx.params.client.name)}")
 
 
+def _no_tickets(ctx: GapContext) -> bool:
+    """Show "no tickets in this period" instead of a section when the service has none."""
+    if active_in_table(ctx.kpis, ctx.service.id, ctx.label):
+        return False
+    display.show_markdown(no_tickets_text(display.esc(ctx.service.name), ctx.label))
+    return True
+
+
 def show_summary(ctx: GapContext) -> None:
+    if _no_tickets(ctx):
+        return
     display.show_markdown(summary_text(ctx))
 
 
 def show_gap_table(ctx: GapContext) -> None:
+    if _no_tickets(ctx):
+        return
     display.show_table(gap_summary(ctx), caption=(
         f"KPIs against target, {ctx.label}. Trend over the last {TREND_MONTHS} months: "
         "improving or worsening where the change is real, noise where it is not"))
@@ -75,12 +88,16 @@ def show_gap_table(ctx: GapContext) -> None:
 def show_gap_chart(ctx: GapContext) -> None:
     from csi_lib.gaps.charts import gap_figure
 
+    if _no_tickets(ctx):
+        return
     _show_figure(gap_figure(ctx.gaps, ctx.params.gaps.tolerance, ctx.label))
 
 
 def show_control_charts(ctx: GapContext) -> None:
     from csi_lib.gaps.charts import xmr_figure
 
+    if _no_tickets(ctx):
+        return
     charts = [c for c in ctx.charts.values() if c.points["value"].notna().any()]
     if not charts:
         display.show_markdown(f"No KPI of {display.esc(ctx.service.name)} has monthly data "
@@ -91,10 +108,14 @@ def show_control_charts(ctx: GapContext) -> None:
 
 
 def show_signals(ctx: GapContext) -> None:
+    if _no_tickets(ctx):
+        return
     display.show_table(signal_summary(ctx), caption=f"Control chart signals in {ctx.label}")
 
 
 def show_triggers(ctx: GapContext) -> None:
+    if _no_tickets(ctx):
+        return
     t = ctx.triggers
     if t.empty:
         display.show_markdown(f"No improvement review is raised for "
@@ -127,6 +148,8 @@ def show_watermelon(ctx: GapContext) -> None:
 
 
 def show_forecast(ctx: GapContext) -> None:
+    if _no_tickets(ctx):
+        return
     basis = forecast_basis(ctx)
     caption = f"{ctx.next_label} on the present course"
     if basis is not None:
@@ -135,6 +158,8 @@ def show_forecast(ctx: GapContext) -> None:
 
 
 def show_history(ctx: GapContext) -> None:
+    if _no_tickets(ctx):
+        return
     h = ctx.history
     rows = [{"KPI": catalogue.get(k).label} | {q: catalogue.get(k).format(h.loc[k, q])
                                                  for q in h.columns} for k in h.index]

@@ -16,6 +16,14 @@ so a rerun next year gives the same figures for the same quarter.
 """
 
 from csi_lib.kpis.backlog import AGING_COLUMNS, backlog_aging
+from csi_lib.kpis.coverage import (
+    NO_TICKETS,
+    active_in_table,
+    active_tickets,
+    data_range,
+    no_tickets_text,
+    require_period_in_data,
+)
 from csi_lib.kpis.grid import as_of_view, period_bounds
 from csi_lib.kpis.measures import ticket_measures
 from csi_lib.kpis.table import CI_COLUMNS, KPI_COLUMNS, TABLE_COLUMNS, kpi_table
@@ -24,10 +32,16 @@ __all__ = [
     "AGING_COLUMNS",
     "CI_COLUMNS",
     "KPI_COLUMNS",
+    "NO_TICKETS",
     "TABLE_COLUMNS",
+    "active_in_table",
+    "active_tickets",
     "as_of_view",
     "backlog_aging",
+    "data_range",
     "kpi_table",
+    "no_tickets_text",
     "period_bounds",
+    "require_period_in_data",
     "ticket_measures",
 ]

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 
 from csi_lib import display, plots
 from csi_lib.ingest import Ingested
-from csi_lib.kpis import period_bounds
+from csi_lib.kpis import active_tickets, no_tickets_text, period_bounds
 from csi_lib.opportunities.automation import (
     MAX_SPREAD,
     MIN_VOLUME,
@@ -39,6 +39,14 @@ def _context(params: Params, period: pd.Period | str, service: str
     period = params.period(period) if isinstance(period, str) else period
     start, end = period_bounds(period, params.reporting.timezone)
     return params.service(service), period, start, end
+
+
+def _no_tickets(tables: Ingested, params: Params, period: pd.Period, svc: Service) -> bool:
+    """Show "no tickets in this period" instead of a section when the service has none."""
+    if active_tickets(tables.tickets, params, period)[svc.id]:
+        return False
+    display.show_markdown(no_tickets_text(display.esc(svc.name), quarter_label(period)))
+    return True
 
 
 def _show_figure(fig: Figure) -> None:
@@ -141,6 +149,8 @@ def show_pareto(tables: Ingested, params: Params, period: pd.Period | str, servi
     service has too few categories for a Pareto to say anything.
     """
     svc, period, start, end = _context(params, period, service)
+    if _no_tickets(tables, params, period, svc):
+        return
     if by is None and (reason := lacks(tables.tickets, "pareto")):
         display.show_markdown(f"Not shown: {reason}.")
         return
@@ -164,6 +174,8 @@ def show_repeats(tables: Ingested, params: Params, period: pd.Period | str,
                  service: str) -> None:
     """Repeat incidents by category (or configuration item): a sentence and a table."""
     svc, period, start, end = _context(params, period, service)
+    if _no_tickets(tables, params, period, svc):
+        return
     t = tables.tickets
     if reason := lacks(t, "repeats"):
         display.show_markdown(f"Not shown: {reason}.")
@@ -192,6 +204,8 @@ def show_automation(tables: Ingested, params: Params, period: pd.Period | str,
                     service: str) -> None:
     """Automation candidates with the agent hours they would free: sentences and a table."""
     svc, period, start, end = _context(params, period, service)
+    if _no_tickets(tables, params, period, svc):
+        return
     if reason := lacks(tables.tickets, "automation"):
         display.show_markdown(f"Not shown: {reason}.")
         return

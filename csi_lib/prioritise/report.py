@@ -17,6 +17,7 @@ import pandas as pd
 
 from csi_lib.display import write_csv
 from csi_lib.errors import ParamsError
+from csi_lib.kpis import active_tickets, require_period_in_data
 from csi_lib.periods import quarter_label
 from csi_lib.prioritise.decisions import (
     BACKLOG_FILE,
@@ -69,6 +70,7 @@ class Prioritisation:
     log: pd.DataFrame
     previous_log: Path | None
     outputs: Path
+    quiet: tuple[str, ...] = ()   # services with no tickets in the period
 
     @property
     def label(self) -> str:
@@ -115,6 +117,8 @@ def prepare(params_file: str | Path, period: str | None, outputs: str | Path,
     ranked = plan.rows.loc[plan.rows["rank"].notna()]
     sens = sensitivity(ranked, settings.weights, settings.sensitivity_step, settings.top_n)
     tables = load_tables(params, outputs)
+    require_period_in_data(tables.tickets, params, quarter, str(params.sources.tickets.path))
+    active = active_tickets(tables.tickets, params, quarter)
     suggestions = pd.concat([
         suggest(triggers, register, {s.id: s.name for s in params.services}),
         suggest_opportunities(opportunity_suggestions(tables.tickets, params, quarter),
@@ -126,7 +130,8 @@ def prepare(params_file: str | Path, period: str | None, outputs: str | Path,
     return Prioritisation(params=params, period=quarter, register_file=settings.register_file,
                           plan=plan, sensitivity=sens, suggestions=suggestions,
                           triggers_available=triggers is not None, log=log,
-                          previous_log=previous, outputs=Path(outputs))
+                          previous_log=previous, outputs=Path(outputs),
+                          quiet=tuple(active.index[active == 0]))
 
 
 def write_backlog(ctx: Prioritisation, report_dir: str | Path = "") -> Path:

@@ -14,6 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from csi_lib import catalogue, display, plots
+from csi_lib.kpis import NO_TICKETS
 from csi_lib.params.prioritisation import CRITERIA
 from csi_lib.prioritise import charts
 from csi_lib.prioritise.report import Prioritisation
@@ -297,6 +298,9 @@ def show_services(ctx: Prioritisation) -> None:
             words = [(f"{plural(len(table), 'initiative')} concern {name}: "
                      f"{dec.get('in plan', 0) + dec.get('committed', 0)} in this quarter's "
                      f"plan, {dec.get('did not fit', 0)} waiting for capacity.")]
+        if svc.id in ctx.quiet:
+            words.append(f"{NO_TICKETS} for {name}: no ticket opened, resolved or still open "
+                         f"in {ctx.label}.")
         sugg = ctx.suggestions.loc[ctx.suggestions["service"] == svc.id]
         if len(sugg):
             open_ = int((sugg["covered_by"] == "").sum())

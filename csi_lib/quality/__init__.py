@@ -17,6 +17,7 @@ from csi_lib.quality.checks import (
     rating,
     score,
 )
+from csi_lib.quality.gate import require_reportable
 from csi_lib.quality.sections import check_summary, client_note, kpi_basis, show_quality
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "kpi_basis",
     "quality_table",
     "rating",
+    "require_reportable",
     "score",
     "show_quality",
 ]
