@@ -235,10 +235,15 @@ def _require_reportable(plans: Sequence, outputs: Path) -> None:
     from csi_lib.data import load_tables
     from csi_lib.quality import require_reportable
 
-    for cp in plans:
-        if not cp.up_to_date:
-            require_reportable(load_tables(cp.params, outputs), cp.params,
-                               cp.params.period(cp.label))
+    try:
+        for cp in plans:
+            if not cp.up_to_date:
+                require_reportable(load_tables(cp.params, outputs), cp.params,
+                                   cp.params.period(cp.label))
+    except CsiError:
+        for cp in plans:
+            cp.release()
+        raise
 
 
 def _verify(args: argparse.Namespace) -> int:
