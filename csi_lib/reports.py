@@ -11,13 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from csi_lib.errors import NotebookError
+
 if TYPE_CHECKING:
     from pathlib import Path
 
     from csi_lib.params import Params
 
 __all__ = ["INPUTS_PARAMETER", "NOTEBOOKS", "REQUIRED_PARAMETERS", "Job", "JobResult",
-           "NotebookSpec", "with_dependencies"]
+           "NotebookSpec", "run_order", "with_dependencies"]
 
 
 @dataclass(frozen=True)
@@ -90,13 +92,29 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
                      check="csi_lib.maturity.assessment:check_inputs"),
         # The pack reads the tables the other reports publish, so it runs after them.
         NotebookSpec("pack", "Quarterly pack", "client",
-                     after=("baseline", "gap_analysis", "prioritisation", "maturity")),
+                     after=("baseline", "gap_analysis", "prioritisation", "maturity",
+                            "benefits")),
     )
 }
 REQUIRED_PARAMETERS = {"service": ("params_file", "period", "service", "outputs"),
                        "client": ("params_file", "period", "outputs")}
 # The folder holding the outputs of a report's dependencies (``NotebookSpec.after``).
 INPUTS_PARAMETER = "inputs_dir"
+
+
+def run_order() -> list[NotebookSpec]:
+    """The registry's reports, each after the reports it reads (``after``), otherwise in
+    registry order; names in ``after`` that are not registered are ignored."""
+    placed: dict[str, NotebookSpec] = {}
+    while len(placed) < len(NOTEBOOKS):
+        ready = [s for s in NOTEBOOKS.values() if s.name not in placed
+                 and all(a in placed or a not in NOTEBOOKS for a in s.after)]
+        if not ready:
+            stuck = sorted(set(NOTEBOOKS) - set(placed))
+            raise NotebookError(f"the reports {stuck} wait for each other (NotebookSpec.after "
+                                "in csi_lib/reports.py): break the cycle")
+        placed[ready[0].name] = ready[0]
+    return list(placed.values())
 
 
 def with_dependencies(names: list[str] | tuple[str, ...]) -> list[str]:
@@ -109,7 +127,7 @@ def with_dependencies(names: list[str] | tuple[str, ...]) -> list[str]:
             continue
         wanted.add(name)
         todo.extend(NOTEBOOKS[name].after if name in NOTEBOOKS else ())
-    return [n for n in NOTEBOOKS if n in wanted] + sorted(wanted - set(NOTEBOOKS))
+    return [s.name for s in run_order() if s.name in wanted] + sorted(wanted - set(NOTEBOOKS))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,14 @@ from conftest import ROOT
 
 from csi_lib.errors import NotebookError
 from csi_lib.params import load_params
-from csi_lib.reports import NOTEBOOKS, Job, JobResult, NotebookSpec, with_dependencies
+from csi_lib.reports import (
+    NOTEBOOKS,
+    Job,
+    JobResult,
+    NotebookSpec,
+    run_order,
+    with_dependencies,
+)
 from csi_lib.runner import plan, run_client
 from csi_lib.runner.deps import Gate, outputs_of
 
@@ -185,3 +192,17 @@ def test_a_failed_dependency_leaves_the_dependant_not_run(summary_report: Path,
     assert "SKIP demo/summary" in summary.text()
     assert summary.published is None
     assert not (summary.kept / "summary.ipynb").exists()
+
+
+def test_a_report_is_planned_after_what_it_reads_whatever_the_registry_order(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(NOTEBOOKS, "early", NotebookSpec("early", "Early", "client",
+                                                         after=("late", "unregistered")))
+    monkeypatch.setitem(NOTEBOOKS, "late", NotebookSpec("late", "Late", "client"))
+    order = [s.name for s in run_order()]
+    assert order.index("late") < order.index("early")
+    assert with_dependencies(["early"])[-3:] == ["late", "early", "unregistered"]
+    monkeypatch.setitem(NOTEBOOKS, "late", NotebookSpec("late", "Late", "client",
+                                                        after=("early",)))
+    with pytest.raises(NotebookError, match=r"\['early', 'late'\] wait for each other"):
+        run_order()

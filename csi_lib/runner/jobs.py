@@ -20,6 +20,7 @@ from csi_lib.reports import (
     Job,
     JobResult,
     NotebookSpec,
+    run_order,
     with_dependencies,
 )
 from csi_lib.version import code_version
@@ -90,7 +91,7 @@ def plan(params: Params, params_file: Path, period: str, as_of: str, outputs: Pa
               "outputs": str(outputs.resolve())}
     base = {"data": data_key, "params": _file_hash(params_file), "code": code_version()}
     jobs = []
-    for spec in NOTEBOOKS.values():
+    for spec in run_order():
         if spec.name not in notebooks or spec.skip_reason(params):
             continue
         source = notebooks_dir / f"{spec.name}.ipynb"
