@@ -27,7 +27,7 @@ def test_run_from_another_folder_with_a_params_file_anywhere(
     # A client's folder outside the clone: its params file and nothing of the kit.
     client = tmp_path / "elsewhere"
     client.mkdir()
-    params = client / "acme.yaml"
+    params = client / "demo.yaml"
     text = (ROOT / "params" / "demo.yaml").read_text(encoding="utf-8")
     exports = (ROOT / "outputs" / "_exports" / "demo").resolve()
     params.write_text(text.replace("../outputs/_exports/demo", str(exports)), encoding="utf-8")
