@@ -10,12 +10,14 @@ category), then in the same run times:
          the number of reports, over the cores.
 
 Usage: python benchmarks/runner_bench.py [--jobs 2] [--services 20] [--keep DIR]
-Prints both wall times, their ratio and the ratio to the floor.
+Prints both wall times, their ratio and the ratio to the floor, the load average
+beside them, and the median time per report and step from the run's manifest.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -104,6 +106,34 @@ def floor_per_report(repeats: int = 3) -> float:
     return statistics.median(times)
 
 
+def _load(avg: tuple[float, float, float]) -> str:
+    return ", ".join(f"{a:.1f}" for a in avg)
+
+
+def print_report_medians(outputs: Path) -> None:
+    """Median seconds per report and step on a warm kernel, from the run's manifest."""
+    manifests = sorted(outputs.glob("bench/*/manifest.json"), key=lambda p: p.stat().st_mtime)
+    if not manifests:
+        print("no manifest found: no per-report timings")
+        return
+    jobs = json.loads(manifests[-1].read_text(encoding="utf-8")).get("jobs", [])
+    by_notebook: dict[str, dict[str, list[float]]] = {}
+    for job in jobs:
+        timings = job.get("timings") or {}
+        # The first report of each worker also starts its kernel: warm ones only.
+        if not job.get("ok") or timings.get("kernel", 0.0) > 0:
+            continue
+        steps = by_notebook.setdefault(str(job["name"]).rsplit("/", 1)[-1], {})
+        for step in ("execute", "html", "pdf"):
+            if step in timings:
+                steps.setdefault(step, []).append(float(timings[step]))
+    for notebook, steps in sorted(by_notebook.items()):
+        medians = ", ".join(f"{step} {statistics.median(v):.2f} s"
+                            for step, v in steps.items())
+        print(f"median per report on a warm kernel, {notebook} "
+              f"({len(next(iter(steps.values()), []))} reports): {medians}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
@@ -128,6 +158,7 @@ def main() -> None:
     params = load_params(params_file)
     load_kpis(params, params.period("2026Q3"), outputs, load_tables(params, outputs))
 
+    load_before = os.getloadavg()
     naive_dir = folder / "naive"
     naive_dir.mkdir()
     naive, reports = naive_loop(params_file, naive_dir, notebooks)
@@ -147,8 +178,11 @@ def main() -> None:
     print(f"csi run --jobs {args.jobs}:                                     {csi:8.1f} s")
     print(f"floor (kernel start + imports {per:.2f} s x {reports} / {cores} cores):"
           f"      {floor:8.1f} s")
-    print(f"speed-up over the naive loop: {naive / csi:5.1f}x   "
-          f"csi / floor: {csi / floor:4.2f}x")
+    print(f"speed-up over the naive loop: {naive / csi:.1f}x")
+    print(f"csi run / floor: {csi / floor:.2f}x")
+    print(f"load average (1, 5, 15 min) before: {_load(load_before)}, "
+          f"after: {_load(os.getloadavg())}")
+    print_report_medians(outputs)
     if not args.keep:
         shutil.rmtree(folder, ignore_errors=True)
 
