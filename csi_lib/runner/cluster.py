@@ -26,7 +26,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from csi_lib.data import cache_key
 from csi_lib.errors import ClusterError, ClusterLost, ClusterSetupError
 from csi_lib.params import Params, load_params
 from csi_lib.reports import JobResult
@@ -120,7 +119,7 @@ class ClusterExecutor(cf.Executor):
                 raise ClusterSetupError(
                     f"the Dask scheduler at {address} has no workers after {timeout:g} s: "
                     f"start them with `dask worker {address}`") from None
-            check_workers(client)
+            check_workers(client, timeout)
         except BaseException:
             client.close(timeout=timeout)
             raise
@@ -159,20 +158,18 @@ class ClusterExecutor(cf.Executor):
 
     def _scattered(self, params: Params, outputs: Path, period: str) -> Any:
         """The client's tables on every worker, sent once per client, data and period."""
-        ident = (params.client.id, f"{cache_key(params)}:{period}:{outputs}")
+        ident = (params.client.id, f"{params.source_file}:{period}:{outputs}")
         if ident not in self._tables:
             tables = pack_tables(params, outputs, period)
             # A task that returns the tables, rather than scattered data: the scheduler
             # keeps the task, so tables lost with a worker are sent again, not lost.
-            future = self._client.submit(_hold, tables, pure=False,
-                                         key=f"csi-tables-{params.client.id}-{tables.digest[:12]}")
-            with contextlib.suppress(Exception):  # spreading them early only saves time
-                self._client.replicate([future])
-            self._tables[ident] = future
+            # Each worker fetches them once, from the first that has them.
+            self._tables[ident] = self._client.submit(
+                _hold, tables, pure=False,
+                key=f"csi-tables-{params.client.id}-{tables.digest[:12]}")
             self.tables_sent += tables.size
-            workers = len(self._client.scheduler_info().get("workers", {}))
-            self._log(f"{params.client.id}: shipped {tables.size / 1e6:.1f} MB of pseudonymised "
-                      f"tables to {workers} worker(s)")
+            self._log(f"{params.client.id}: {tables.size / 1e6:.1f} MB of pseudonymised tables "
+                      "for the workers, sent once to each")
         return self._tables[ident]
 
     # -- results -------------------------------------------------------------------
@@ -279,10 +276,11 @@ class ClusterExecutor(cf.Executor):
         self._cancel([f for f, _ in pending])
 
     def _cancel(self, futures: list[Any]) -> None:
-        if futures:
-            # A lost scheduler has cancelled them already.
-            with contextlib.suppress(Exception):
-                self._client.cancel(futures, asynchronous=False)
+        """Let go of ``futures`` without waiting for the scheduler's answer (a frozen
+        scheduler never gives one): the scheduler cancels the jobs no one holds."""
+        for future in futures:
+            with contextlib.suppress(Exception):  # a lost scheduler has cancelled them
+                future.release()
 
     # -- shutting down ---------------------------------------------------------------
 
@@ -302,9 +300,10 @@ class ClusterExecutor(cf.Executor):
                 mine.cancel()
         self._cancel([f for f, _ in pending])
         if self._failed is None and self._client.status == "running":
-            self._release_kernels()
-        with contextlib.suppress(Exception):  # a client whose scheduler is gone
-            self._client.close(timeout=5)
+            with contextlib.suppress(Exception):  # best effort: they die with the worker
+                _bounded(self._release_kernels, 15)
+        with contextlib.suppress(Exception):  # a client whose scheduler is gone or frozen
+            _bounded(partial(self._client.close, timeout=5), 10)
         self._monitor.join(timeout=5)
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -317,14 +316,11 @@ class ClusterExecutor(cf.Executor):
         with stale code (a worker process keeps them between runs otherwise)."""
         from distributed import wait
 
-        try:
-            workers = list(self._client.scheduler_info().get("workers", {}))
-            futures = [self._client.submit(release_kernel, key=f"csi-release-{uuid.uuid4().hex}",
-                                           workers=[w], allow_other_workers=False, pure=False)
-                       for w in workers]
-            wait(futures, timeout=10)
-        except Exception:  # noqa: BLE001, S110 - best effort: the kernels die with the worker
-            pass
+        workers = list(self._client.scheduler_info().get("workers", {}))
+        futures = [self._client.submit(release_kernel, key=f"csi-release-{uuid.uuid4().hex}",
+                                       workers=[w], allow_other_workers=False, pure=False)
+                   for w in workers]
+        wait(futures, timeout=10)
 
 
 def _hold(tables: Any) -> Any:
@@ -332,13 +328,36 @@ def _hold(tables: Any) -> Any:
     return tables
 
 
-def check_workers(client: Any) -> None:
+def _bounded(call: Callable[[], Any], timeout: float) -> Any:
+    """``call()``, given up on after ``timeout`` seconds (a frozen scheduler never
+    answers, and Dask's blocking calls have no timeout of their own)."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="csi-cluster-call", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def check_workers(client: Any, timeout: float = 10.0) -> None:
     """Refuse workers whose environment (kit code, Python, key packages) differs from ours."""
     here = environment()
     try:
-        theirs = client.run(environment)
+        theirs = _bounded(partial(client.run, environment), timeout)
     except Exception as exc:  # noqa: BLE001 - a worker that cannot answer cannot be trusted
-        raise ClusterSetupError(f"could not read the workers' environment: {exc}") from None
+        why = "no answer" if isinstance(exc, TimeoutError) else str(exc)
+        raise ClusterSetupError(f"could not read the workers' environment within "
+                                f"{timeout:g} s: {why}") from None
     for address, there in sorted(theirs.items()):
         diff = environment_difference(here, there)
         if diff:
