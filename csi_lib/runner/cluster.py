@@ -100,7 +100,6 @@ class ClusterExecutor(cf.Executor):
         self._closing = False
         self._failed: ClusterError | None = None
         self._progress = time.monotonic()
-        self._answered = time.monotonic()
         self.tables_sent = 0
         self._stop = threading.Event()
         self._monitor = threading.Thread(target=self._watch, name="csi-cluster-monitor",
@@ -230,13 +229,13 @@ class ClusterExecutor(cf.Executor):
             processing = self._processing()
             now = time.monotonic()
             if processing is not None:
-                self._answered = now
                 self._seen(processing, pending, workers)
                 workers = set(processing)
             if now - self._progress > self.stall_timeout:
-                if now - self._answered > self.stall_timeout:
-                    what = (f"the Dask scheduler at {self.address} has not answered for "
-                            f"{self.stall_timeout:g} s")
+                if processing is None:
+                    what = (f"the Dask scheduler at {self.address} does not answer, and no "
+                            f"job has run or finished for {self.stall_timeout:g} s "
+                            "(--stall-timeout)")
                 else:
                     what = (f"no worker of the Dask scheduler at {self.address} has run a job "
                             f"for {self.stall_timeout:g} s (--stall-timeout)")
