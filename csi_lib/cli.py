@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from csi_lib.errors import ClusterLost, CsiError, ParamsError
+from csi_lib.errors import ClusterLost, CsiError, Interrupted, ParamsError
 from csi_lib.resources import kit_dir
 
 __all__ = ["main"]
@@ -36,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 all reports published (or unchanged), 1 a report failed "
                "(that client's period is not published; its work folder keeps the executed "
                "notebooks), the cluster was lost mid-run, or verify found differences; "
-               "2 bad parameters, data or notebooks, or no usable cluster.")
+               "2 bad parameters, data or notebooks, or no usable cluster; 130 / 143 "
+               "interrupted by Ctrl-C / SIGTERM (run the same command to resume).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser(
@@ -358,8 +361,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                "maturity-questionnaire": _maturity_questionnaire,
                "register-template": _register_template,
                "demo-data": _demo_data}[args.command]
+    # SIGTERM stops a run the way Ctrl-C does: finished reports recorded, one line.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return handler(args)
+    except KeyboardInterrupt as exc:
+        stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+        print(stop.line(), file=sys.stderr)
+        return stop.exit_code
     except ClusterLost as exc:  # mid-run: finished jobs are recorded, a rerun resumes
         print(f"csi: error: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -371,6 +381,13 @@ def main(argv: Sequence[str] | None = None) -> int:
               "access to it (read for inputs, write for outputs) or choose another path",
               file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
 
 
 if __name__ == "__main__":

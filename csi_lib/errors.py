@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import signal
+
 __all__ = [
     "ClusterError",
     "ClusterLost",
     "ClusterSetupError",
     "CsiError",
     "DataError",
+    "Interrupted",
     "NotebookError",
     "ParamsError",
     "PublishError",
@@ -49,3 +52,24 @@ class ClusterSetupError(ClusterError):
 
 class ClusterLost(ClusterError):
     """The scheduler went away, or the cluster made no progress, in the middle of a run."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C (SIGINT) or SIGTERM; what finished is recorded."""
+
+    def __init__(self, signum: int = signal.SIGINT, done: int | None = None,
+                 not_run: int | None = None) -> None:
+        super().__init__(signum)
+        self.signum, self.done, self.not_run = int(signum), done, not_run
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention: 128 + the signal's number (130 for Ctrl-C, 143 for TERM)."""
+        return 128 + self.signum
+
+    def line(self) -> str:
+        """What the user sees: one line, no traceback."""
+        if self.done is None:
+            return "interrupted before any report ran; run the same command to start again"
+        return (f"interrupted: {self.done} done, {self.not_run} not run; "
+                "run the same command to resume")

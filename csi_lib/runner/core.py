@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -36,7 +37,14 @@ from csi_lib.data import (
     load_kpis,
     load_tables,
 )
-from csi_lib.errors import ClusterError, CsiError, DataError, NotebookError, PublishError
+from csi_lib.errors import (
+    ClusterError,
+    CsiError,
+    DataError,
+    Interrupted,
+    NotebookError,
+    PublishError,
+)
 from csi_lib.kpis import period_bounds
 from csi_lib.pages import write_index, write_overviews, write_status
 from csi_lib.params import Params, check_file_name, load_params
@@ -50,6 +58,7 @@ from csi_lib.publish import (
 )
 from csi_lib.runner.deps import Gate
 from csi_lib.runner.jobs import NOTEBOOKS, Job, JobResult, plan
+from csi_lib.runner.lifeline import follow_runner, stop_workers
 from csi_lib.runner.preflight import check_unique_clients, check_writable
 from csi_lib.runner.progress import Progress
 from csi_lib.runner.worker import run_job
@@ -400,7 +409,9 @@ def default_executor(jobs: int | None) -> cf.Executor:
         ctx.set_forkserver_preload(WORKER_PRELOAD)
     else:
         ctx = multiprocessing.get_context("spawn")
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    # Each worker follows this process: it ends, killing its kernel, when we do.
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                  initializer=follow_runner, initargs=(os.getpid(),))
 
 
 def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions(),
@@ -423,71 +434,85 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
             return executor.submit(run_job, job, str(cp.work), options.cell_timeout,
                                    options.notebook_timeout, options.warm)
 
-        for cp in plans:
-            summary = summaries[cp.client]
-            if cp.up_to_date:
-                summary.up_to_date = True
-                summary.results = [JobResult(j, True, 0.0, files=tuple(cp.reuse[j.key][1]["files"]),
-                                             reused=True) for j in cp.jobs]
-                continue
-            try:
-                if cp.lock is None:
-                    cp.lock = _lock(cp.client_dir / "_work" / f"{cp.label}.lock")
-                # Ingest once; --force rebuilds the caches too.
-                tables = load_tables(cp.params, cp.client_dir.parent, rebuild=options.force)
-                kpis = load_kpis(cp.params, cp.params.period(cp.label), cp.client_dir.parent,
-                                 tables, rebuild=options.force)
-                summary.results = _prepare_work(cp)
-                _write_shared_tables(cp, tables, kpis)
-            except CsiError as exc:
-                summary.error = str(exc)
-                continue
-            todo = cp.to_run
-            progress.add(len(cp.jobs))
-            for _ in summary.results:
-                progress.finished(True, reused=True)
-            log(f"{cp.client} {cp.label}: {len(todo)} to run, {len(cp.jobs) - len(todo)} "
-                f"unchanged; {len(tables.excluded):,} export rows excluded at ingest")
-            remaining[cp.client] = len(todo)
-            gates[cp.client] = Gate(todo, summary.results, shared=SHARED_TABLES)
-            for job in gates[cp.client].ready():
-                pending[submit(cp, job)] = (cp, job)
-            if not todo:
-                _finish(cp, summary, started, options)
-        running_names = lambda: [pending[f][1].name for f in pending if f.running()]
-        while pending:
-            done, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
-            lost: ClusterError | None = None
-            for future in done:
-                cp, job = pending.pop(future)
-                try:
-                    result = future.result()
-                except ClusterError as exc:  # the cluster, not this job: the run stops
-                    lost = lost or exc
+        try:
+            for cp in plans:
+                summary = summaries[cp.client]
+                if cp.up_to_date:
+                    summary.up_to_date = True
+                    summary.results = [JobResult(j, True, 0.0, files=tuple(cp.reuse[j.key][1]["files"]),
+                                                 reused=True) for j in cp.jobs]
                     continue
-                except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
-                    result = JobResult(job, False, 0.0, f"worker failed: {exc!r}")
-                gate = gates[cp.client]
-                for res in (result, *gate.finish(result)):
-                    _write_record(cp.work, res)
-                    summaries[cp.client].results.append(res)
-                    progress.finished(res.ok)
-                    remaining[cp.client] -= 1
-                for ready in gate.ready() if lost is None else ():
-                    pending[submit(cp, ready)] = (cp, ready)
-                if remaining[cp.client] == 0:
+                try:
+                    if cp.lock is None:
+                        cp.lock = _lock(cp.client_dir / "_work" / f"{cp.label}.lock")
+                    # Ingest once; --force rebuilds the caches too.
+                    tables = load_tables(cp.params, cp.client_dir.parent, rebuild=options.force)
+                    kpis = load_kpis(cp.params, cp.params.period(cp.label), cp.client_dir.parent,
+                                     tables, rebuild=options.force)
+                    summary.results = _prepare_work(cp)
+                    _write_shared_tables(cp, tables, kpis)
+                except CsiError as exc:
+                    summary.error = str(exc)
+                    continue
+                todo = cp.to_run
+                progress.add(len(cp.jobs))
+                for _ in summary.results:
+                    progress.finished(True, reused=True)
+                log(f"{cp.client} {cp.label}: {len(todo)} to run, {len(cp.jobs) - len(todo)} "
+                    f"unchanged; {len(tables.excluded):,} export rows excluded at ingest")
+                remaining[cp.client] = len(todo)
+                gates[cp.client] = Gate(todo, summary.results, shared=SHARED_TABLES)
+                for job in gates[cp.client].ready():
+                    pending[submit(cp, job)] = (cp, job)
+                if not todo:
+                    _finish(cp, summary, started, options)
+            running_names = lambda: [pending[f][1].name for f in pending if f.running()]
+            while pending:
+                done, _ = cf.wait(list(pending), timeout=0.5, return_when=cf.FIRST_COMPLETED)
+                lost: ClusterError | None = None
+                for future in done:
+                    cp, job = pending.pop(future)
                     try:
-                        _finish(cp, summaries[cp.client], started, options)
-                    except CsiError as exc:
-                        summaries[cp.client].error = str(exc)
-            if lost is not None:
-                # Record every job that finished before the loss, cancel the rest.
-                for future, (cp, _) in list(pending.items()):
-                    if future.done() and not future.cancelled() and future.exception() is None:
-                        _write_record(cp.work, future.result())
-                    future.cancel()
-                progress.close()
-                raise lost
-            progress.show(running_names())
+                        result = future.result()
+                    except ClusterError as exc:  # the cluster, not this job: the run stops
+                        lost = lost or exc
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - a dead worker fails its job only
+                        result = JobResult(job, False, 0.0, f"worker failed: {exc!r}")
+                    gate = gates[cp.client]
+                    for res in (result, *gate.finish(result)):
+                        _write_record(cp.work, res)
+                        summaries[cp.client].results.append(res)
+                        progress.finished(res.ok)
+                        remaining[cp.client] -= 1
+                    for ready in gate.ready() if lost is None else ():
+                        pending[submit(cp, ready)] = (cp, ready)
+                    if remaining[cp.client] == 0:
+                        try:
+                            _finish(cp, summaries[cp.client], started, options)
+                        except CsiError as exc:
+                            summaries[cp.client].error = str(exc)
+                if lost is not None:
+                    # Record every job that finished before the loss, cancel the rest.
+                    for future, (cp, _) in list(pending.items()):
+                        if future.done() and not future.cancelled() and future.exception() is None:
+                            _write_record(cp.work, future.result())
+                        future.cancel()
+                    progress.close()
+                    raise lost
+                progress.show(running_names())
+        except KeyboardInterrupt as exc:
+            # Ctrl-C or SIGTERM: cancel what is queued, stop the workers (and so their
+            # kernels), and keep the records of what finished for the next run.
+            stop_workers(executor, pending)
+            for future, (cp, _job) in pending.items():
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    _write_record(cp.work, future.result())
+                    summaries[cp.client].results.append(future.result())
+            progress.close()
+            done = sum(not r.not_run for s in summaries.values() for r in s.results)
+            total = sum(len(cp.jobs) for cp in plans)
+            signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+            raise Interrupted(signum, done, total - done) from None
         progress.close()
     return [summaries[cp.client] for cp in plans]

@@ -32,6 +32,7 @@ from typing import Any
 from csi_lib.data import file_sha256
 from csi_lib.reports import INPUTS_PARAMETER
 from csi_lib.runner.jobs import Job, JobResult
+from csi_lib.runner.lifeline import forget_kernel, on_end, track_kernel
 
 __all__ = ["KernelStartError", "reset_code", "run_job", "start_kernel", "stop_kernel"]
 
@@ -115,6 +116,7 @@ def _init_worker() -> None:
     runtime = tempfile.mkdtemp(prefix="csi-jupyter-")
     os.environ["JUPYTER_RUNTIME_DIR"] = runtime
     _state.update(ready=True, runtime=runtime, km=None)
+    on_end(lambda: shutil.rmtree(runtime, ignore_errors=True))
     # Pool workers leave through os._exit, which skips atexit; multiprocessing's
     # own finalisers still run, so the kernel is shut down either way.
     multiprocessing.util.Finalize(None, _shutdown, exitpriority=10)
@@ -150,10 +152,16 @@ def _sync(value: Any) -> Any:
     return asyncio.run(_maybe(value))
 
 
+def _kernel_pid(km: Any) -> int | None:
+    return getattr(getattr(km, "provisioner", None), "pid", None)
+
+
 def _kill(km: Any) -> None:
     # SIGKILL to the kernel's process group; a kernel already dead is fine.
+    pid = _kernel_pid(km)
     with contextlib.suppress(Exception):
         _sync(km.shutdown_kernel(now=True))
+    forget_kernel(pid)
 
 
 def start_kernel(cwd: str, factory: Callable[[], Any] | None = None,
@@ -178,6 +186,7 @@ def start_kernel(cwd: str, factory: Callable[[], Any] | None = None,
         km = factory()
         try:
             _sync(_start(km, cwd))
+            track_kernel(_kernel_pid(km))
             return km
         except Exception as exc:  # noqa: BLE001 - retried, then reported
             errors.append(f"{type(exc).__name__}: {exc}")
