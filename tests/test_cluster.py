@@ -418,7 +418,7 @@ def test_workers_that_cannot_see_the_coordinators_files_publish_the_same_period(
             assert [c.get("outputs") for c in cells[0]] == \
                 [c.get("outputs") for c in cells[1]], name
         elif name.suffix == ".xlsx":
-            sheets = [pd.read_excel(p, sheet_name=None) for p in (a, b)]
+            sheets = [pd.read_excel(p, sheet_name=None, engine="calamine") for p in (a, b)]
             assert sheets[0].keys() == sheets[1].keys(), name
             for sheet in sheets[0]:
                 pd.testing.assert_frame_equal(sheets[0][sheet], sheets[1][sheet])
