@@ -14,7 +14,7 @@ from csi_lib.data import load_kpis, load_tables
 from csi_lib.errors import DataError
 from csi_lib.kpis import NO_TICKETS, active_in_table, active_tickets, require_period_in_data
 from csi_lib.params import load_params
-from tests.conftest import PARAMS_YAML, TICKETS_CSV, write_yaml
+from conftest import PARAMS_YAML, TICKETS_CSV, write_yaml
 
 QUIET = "  - {id: quiet, name: Quiet <Svc>, match: {assignment_group: [Nobody]}}\n"
 
