@@ -90,6 +90,11 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
                      prepare="csi_lib.maturity:ensure_demo_questionnaires",
                      requires="maturity.questionnaires",
                      check="csi_lib.maturity.assessment:check_inputs"),
+        NotebookSpec("benefits", "Benefit review", "client",
+                     inputs="csi_lib.benefits:input_files",
+                     prepare="csi_lib.register.demo:ensure_demo_register",
+                     requires="prioritisation.register_file",
+                     check="csi_lib.register.reader:check_register"),
         # The pack reads the tables the other reports publish, so it runs after them.
         NotebookSpec("pack", "Quarterly pack", "client",
                      after=("baseline", "gap_analysis", "prioritisation", "maturity",

@@ -424,7 +424,7 @@ def test_the_demo_register_is_deterministic_and_rich(tmp_path: Path) -> None:
     c = read_register(write_demo_register(tmp_path / "c.xlsx", params, 8), params.services)
     pd.testing.assert_frame_equal(a, b)
     assert not a["owner"].equals(c["owner"])
-    assert 20 <= len(a) <= 30
+    assert 20 <= len(a) <= 35
     assert set(a["service"]) == {s.id for s in params.services}
     assert a["depends_on"].map(bool).sum() >= 3
     assert a["other_services"].map(bool).sum() >= 3
@@ -442,7 +442,7 @@ def test_the_demo_register_is_written_only_for_a_demo_client_without_one(
         "register_file: register.xlsx")
     params = load_params(write_yaml(tmp_path / "demo.yaml", text))
     assert ensure_demo_register(params) == tmp_path / "register.xlsx"
-    assert len(read_register(tmp_path / "register.xlsx", params.services)) == 25
+    assert len(read_register(tmp_path / "register.xlsx", params.services)) == 31
     assert ensure_demo_register(params) is None  # never overwrites the consultant's file
     assert ensure_demo_register(load_params(tiny)) is None
     with pytest.raises(ParamsError, match=r"sets no prioritisation\.register_file"):
@@ -506,7 +506,7 @@ def test_the_summary_and_tables_say_what_the_numbers_say(tmp_path: Path) -> None
         log=quarter_decisions(plan.rows, params.period("2026Q3")), previous_log=None,
         outputs=tmp_path)
     text = summary_text(ctx)
-    assert "holds **25 initiatives** across 6 services" in text
+    assert "holds **31 initiatives** across 6 services" in text
     assert (f"uses **{plan.used_hours:,.0f} of the 360 hours**") in text
     assert 'HYPERLINK("http&#58;//x"' in text  # client text is escaped: no link appears
     table = sections.plan_table(ctx)

@@ -5,8 +5,10 @@ shaped like a ServiceNow-style export, with the column names and value labels
 that ``params/demo.yaml`` maps. The data is synthetic but built to read like a
 real client's: business-hours-heavy arrivals, lognormal handling times around
 the SLA targets, a network service that deteriorates over the last four
-quarters, an ERP service that improves, and a handful of deliberately broken
-rows so that the kit's data-quality path always has something to report.
+quarters, an ERP service that improves, improvements planted on the dates of
+the demo register's delivered initiatives (:mod:`.effects`) for the benefit
+review to find, and a handful of deliberately broken rows so that the kit's
+data-quality path always has something to report.
 
 Everything is vectorised over numpy arrays (no per-row Python loops) and drawn
 from one ``numpy.random.default_rng(seed)`` in a fixed order, so the same
@@ -21,7 +23,8 @@ it was opened; the only such rows in the files are the ones seeded on purpose.
 
 from __future__ import annotations
 
+from csi_lib.demo.effects import EFFECTS, Effect
 from csi_lib.demo.services import SCRIPT_SUBCATEGORY
 from csi_lib.demo.write import write_demo_exports
 
-__all__ = ["SCRIPT_SUBCATEGORY", "write_demo_exports"]
+__all__ = ["EFFECTS", "SCRIPT_SUBCATEGORY", "Effect", "write_demo_exports"]

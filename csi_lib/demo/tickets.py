@@ -17,6 +17,7 @@ from csi_lib.demo.clock import (
 )
 from csi_lib.demo.defects import seed_bad_rows
 from csi_lib.demo.draws import choose, draw_callers, lognormal, record_numbers
+from csi_lib.demo.effects import factors
 from csi_lib.demo.services import (
     CHANNELS,
     DOW,
@@ -132,7 +133,8 @@ def simulate_tickets(rng: np.random.Generator, tl: Timeline, tz: str) -> dict[st
     month_noise = np.exp(0.08 * rng.standard_normal((len(SERVICES), tl.n_months + 1)))
     m_idx = np.clip(np.searchsorted(tl.grid, opened, side="right") - 1, 0, len(tl.grid) - 1)
     noise = month_noise[svc, np.minimum(tl.month_idx[m_idx], tl.n_months)]
-    resp_mult = (1 + 1.3 * worse) * (1 - 0.45 * better) * noise
+    planted = factors(np.array([s.id for s in SERVICES], dtype=object)[svc], opened, tz)
+    resp_mult = (1 + 1.3 * worse) * (1 - 0.45 * better) * noise * planted.response
     response = lognormal(rng, RESPONSE_MEDIAN[prio] * resp_mult, RESPONSE_SIGMA[prio])
     local_open = local_naive(opened, tz)
     waits = (prio >= 2) & (rng.random(n) < 0.35)
@@ -148,6 +150,7 @@ def simulate_tickets(rng: np.random.Generator, tl: Timeline, tz: str) -> dict[st
         * np.where(is_inc, 1.0, 1.35)
         * 1.3**reassign
         * noise
+        * planted.resolution
     )
     sigma = RESOLUTION_SIGMA[prio] + 0.25 * worse
     resolution = lognormal(rng, RESOLUTION_MEDIAN[prio] * res_mult, sigma)
@@ -181,6 +184,7 @@ def simulate_tickets(rng: np.random.Generator, tl: Timeline, tz: str) -> dict[st
         - 0.25 * np.log1p(np.maximum(res_h / 24 - 1, 0))
         - 0.6 * worse
         + 0.6 * better
+        + planted.satisfaction
     )
     score = 1 + np.searchsorted(np.array([-2.4, -1.75, -1.05, -0.25]), latent)
 

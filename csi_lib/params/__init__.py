@@ -2,11 +2,12 @@
 
 The model is frozen and forbids unknown keys, so a typo in a params file fails
 with the key's path and the file's name instead of being ignored. Every section's
-settings live here (``gaps``, ``maturity``, ``prioritisation``, ``sources``), below the
+settings live here (``benefits``, ``gaps``, ``maturity``, ``prioritisation``, ``sources``), below the
 report packages that read them, so loading params never imports a report.
 """
 
 from csi_lib.params.base import PRIORITIES, SLUG
+from csi_lib.params.benefits import BenefitSettings
 from csi_lib.params.gaps import GapSettings
 from csi_lib.params.maturity import MaturitySettings
 from csi_lib.params.model import (
@@ -36,6 +37,7 @@ __all__ = [
     "PERSONAL_COLUMNS",
     "PRIORITIES",
     "SLUG",
+    "BenefitSettings",
     "EventLog",
     "ExportFile",
     "GapSettings",

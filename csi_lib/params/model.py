@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from csi_lib import catalogue
 from csi_lib.errors import ParamsError
 from csi_lib.params.base import Duration, Frozen, Slug, TimeZone, check_slug, parse_duration
+from csi_lib.params.benefits import BenefitSettings
 from csi_lib.params.gaps import GapSettings
 from csi_lib.params.maturity import MaturitySettings
 from csi_lib.params.prioritisation import PrioritySettings
@@ -134,6 +135,7 @@ class Params(Frozen):
     gaps: GapSettings = GapSettings()
     prioritisation: PrioritySettings = PrioritySettings()
     maturity: MaturitySettings = MaturitySettings()
+    benefits: BenefitSettings = BenefitSettings()
     source_file: Path | None = None
 
     @field_validator("services")

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     )
     from csi_lib.prioritise.sections import (
         show_balance,
+        show_benefits,
         show_decision_log,
         show_dependencies,
         show_method,
@@ -86,7 +87,7 @@ _LAZY = {
     "report": ("Prioritisation", "prepare", "write_backlog"),
     "scoring": ("apply_threshold", "moved_weights", "quadrants", "rice_scores",
                 "score_register", "sensitivity", "weighted_scores", "wsjf_scores"),
-    "sections": ("show_balance", "show_decision_log", "show_dependencies", "show_method",
+    "sections": ("show_balance", "show_benefits", "show_decision_log", "show_dependencies", "show_method",
                  "show_not_fitted", "show_plan", "show_ranking", "show_sensitivity",
                  "show_services", "show_suggestions", "show_summary", "show_title",
                  "show_workbook"),
@@ -127,6 +128,7 @@ __all__ = [
     "select_within_capacity",
     "sensitivity",
     "show_balance",
+    "show_benefits",
     "show_decision_log",
     "show_dependencies",
     "show_method",

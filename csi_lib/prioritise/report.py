@@ -71,6 +71,7 @@ class Prioritisation:
     previous_log: Path | None
     outputs: Path
     quiet: tuple[str, ...] = ()   # services with no tickets in the period
+    verdicts: pd.DataFrame | None = None  # the benefit review's table, when passed
 
     @property
     def label(self) -> str:
@@ -91,12 +92,14 @@ class Prioritisation:
 
 
 def prepare(params_file: str | Path, period: str | None, outputs: str | Path,
-            triggers: pd.DataFrame | None = None) -> Prioritisation:
+            triggers: pd.DataFrame | None = None,
+            verdicts: pd.DataFrame | None = None) -> Prioritisation:
     """Read and check the register, score, rank and plan it, and carry the decision log.
 
     ``triggers`` are the gap analysis' improvement-review triggers
     (:func:`csi_lib.gaps.client_triggers`); without them the report proposes no
-    initiatives from gaps and says so.
+    initiatives from gaps and says so. ``verdicts`` are the benefit review's
+    (:func:`csi_lib.benefits.verdicts`): delivered work and whether it moved its KPI.
     """
     from csi_lib.data import load_tables
     from csi_lib.opportunities import suggestions as opportunity_suggestions
@@ -131,7 +134,8 @@ def prepare(params_file: str | Path, period: str | None, outputs: str | Path,
                           plan=plan, sensitivity=sens, suggestions=suggestions,
                           triggers_available=triggers is not None, log=log,
                           previous_log=previous, outputs=Path(outputs),
-                          quiet=tuple(active.index[active == 0]))
+                          quiet=tuple(active.index[active == 0],
+                          verdicts=verdicts)
 
 
 def write_backlog(ctx: Prioritisation, report_dir: str | Path = "") -> Path:
@@ -152,7 +156,8 @@ def write_backlog(ctx: Prioritisation, report_dir: str | Path = "") -> Path:
     return write_backlog_workbook(
         folder / BACKLOG_FILE, client=ctx.params.client.name, period=ctx.label, plan=ctx.plan,
         log=ctx.log, suggestions=ctx.suggestions, settings=ctx.params.prioritisation,
-        register_name=ctx.register_file.name, service_names=ctx.service_names)
+        register_name=ctx.register_file.name, service_names=ctx.service_names,
+        verdicts=ctx.verdicts)
 
 
 def _ids(value: object) -> str:

@@ -17,16 +17,37 @@ from csi_lib import catalogue, display, plots
 from csi_lib.kpis import NO_TICKETS
 from csi_lib.params.prioritisation import CRITERIA
 from csi_lib.prioritise import charts
+from csi_lib.prioritise.benefits import benefit_frame, review_candidates
 from csi_lib.prioritise.report import Prioritisation
 from csi_lib.prioritise.scoring import QUADRANTS
 from csi_lib.prioritise.summary import balance_sentence, plural, stability_sentence, summary_text
 
 __all__ = [
-    "balance_table", "cross_service_table", "dependency_table", "held_back_table",
-    "log_table", "not_fitted_table", "plan_table", "ranking_table", "sensitivity_table",
-    "service_table", "show_balance", "show_decision_log", "show_dependencies", "show_method",
-    "show_not_fitted", "show_plan", "show_ranking", "show_sensitivity", "show_services",
-    "show_suggestions", "show_summary", "show_title", "show_workbook", "suggestion_table",
+    "balance_table",
+    "cross_service_table",
+    "dependency_table",
+    "held_back_table",
+    "log_table",
+    "not_fitted_table",
+    "plan_table",
+    "ranking_table",
+    "sensitivity_table",
+    "service_table",
+    "show_balance",
+    "show_benefits",
+    "show_decision_log",
+    "show_dependencies",
+    "show_method",
+    "show_not_fitted",
+    "show_plan",
+    "show_ranking",
+    "show_sensitivity",
+    "show_services",
+    "show_suggestions",
+    "show_summary",
+    "show_title",
+    "show_workbook",
+    "suggestion_table",
 ]
 
 _LIVE = ("committed", "in plan", "did not fit", "blocked", "below threshold")
@@ -309,6 +330,28 @@ def show_services(ctx: Prioritisation) -> None:
         display.show_markdown(f"### {name}\n\n" + " ".join(words))
         if not table.empty:
             display.show_table(table, caption=f"Initiatives of {svc.name}")
+
+
+def show_benefits(ctx: Prioritisation) -> None:
+    """Delivered initiatives with the benefit review's verdict and the next step."""
+    if ctx.verdicts is None:
+        display.show_markdown("The benefit review's verdicts were not passed to this report, "
+                              "so delivered initiatives are shown without them.")
+        return
+    if ctx.verdicts.empty:
+        display.show_markdown("No initiative was delivered in the benefit review's window.")
+        return
+    back = review_candidates(ctx.verdicts)
+    words = (f"{plural(len(back), 'delivered initiative')} did not move "
+             f"{'its' if len(back) == 1 else 'their'} KPI ("
+             + ", ".join(_id(i) for i in back["initiative"])
+             + "): each comes back as a review candidate, to find out why or to stop."
+             if len(back) else "Every delivered initiative that could be judged moved its KPI.")
+    display.show_markdown(words + " The benefit review report gives the evidence.")
+    table = benefit_frame(ctx.verdicts)[["ID", "Title", "Service", "Linked KPI", "Expected",
+                                         "Effect", "Verdict", "Next step"]]
+    table = table.assign(ID=table["ID"].map(_id), Title=table["Title"].map(_short))
+    display.show_table(table, caption="Delivered initiatives: verdict of the benefit review")
 
 
 def show_decision_log(ctx: Prioritisation) -> None:

@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font
 
 from csi_lib import catalogue
 from csi_lib.params.prioritisation import PrioritySettings
+from csi_lib.prioritise.benefits import benefit_frame
 from csi_lib.prioritise.planning import Plan
 from csi_lib.prioritise.scoring import MODEL_LABELS, quadrants
 from csi_lib.register.excel import save_atomic, write_table
@@ -30,8 +31,9 @@ _FORMATS = {"Expected improvement": "0%", "Weighted score": "0.0", "WSJF": "0.00
 _WIDTHS = {"ID": 9, "Title": 44, "Reason": 50, "Services": 18, "Service": 12,
            "Other services": 16, "Status": 12, "Decision": 13, "Linked KPI": 24,
            "Owner": 16, "Depends on": 12, "Quadrant": 16, "Evidence": 60, "Source": 20,
-           "Quarter": 9, "Covered by": 12, "Trigger": 22, "Setting": 34, "Value": 70}
-_WRAP = ("Title", "Reason", "Evidence", "Value")
+           "Quarter": 9, "Covered by": 12, "Trigger": 22, "Setting": 34, "Value": 70,
+           "Why": 60, "Next step": 30, "Verdict": 18, "95% interval": 16}
+_WRAP = ("Title", "Reason", "Evidence", "Value", "Why", "Next step")
 _SCORE_COLUMNS = {"business_impact": "Business impact", "effort": "Effort", "risk": "Risk",
                   "strategic_alignment": "Strategic alignment"}
 
@@ -89,8 +91,12 @@ def backlog_frames(plan: Plan, settings: PrioritySettings) -> dict[str, pd.DataF
 def write_backlog_workbook(path: Path | str, *, client: str, period: str, plan: Plan,
                            log: pd.DataFrame, suggestions: pd.DataFrame,
                            settings: PrioritySettings, register_name: str,
-                           service_names: Mapping[str, str]) -> Path:
-    """Write the hand-over workbook atomically and return its path."""
+                           service_names: Mapping[str, str],
+                           verdicts: pd.DataFrame | None = None) -> Path:
+    """Write the hand-over workbook atomically and return its path.
+
+    With ``verdicts`` (the benefit review's table) it gains a "Benefits" sheet of
+    text cells: each delivered initiative's verdict and the next step."""
     frames = backlog_frames(plan, settings)
     wb = Workbook()
     wb.remove(wb.active)
@@ -109,6 +115,9 @@ def write_backlog_workbook(path: Path | str, *, client: str, period: str, plan: 
         "Since": suggestions["since"], "Covered by": suggestions["covered_by"],
     })
     write_table(wb.create_sheet("Suggestions"), sugg, widths=_WIDTHS, wrap=_WRAP)
+    if verdicts is not None:
+        write_table(wb.create_sheet("Benefits"), benefit_frame(verdicts), widths=_WIDTHS,
+                    wrap=_WRAP)
     _about(wb, client=client, period=period, plan=plan, settings=settings,
            register_name=register_name, service_names=service_names)
     return save_atomic(wb, Path(path))

@@ -1,8 +1,10 @@
-"""The demo client's improvement register: about 25 initiatives across its six services.
+"""The demo client's improvement register: about 30 initiatives across its six services.
 
 Built to exercise every path of the prioritisation report: approved and
 proposed work, work in progress and delivered, rejections with reasons and
-dates, proposals below the minimum viable improvement, dependencies (one on a
+dates, proposals below the minimum viable improvement, delivered initiatives
+for the benefit review (each of its verdicts, some with their post-implementation
+review), dependencies (one on a
 rejected initiative), initiatives touching several services, one larger than
 the whole quarter's capacity, and text that must stay text (a formula, a
 script tag). The story follows the demo exports: the network service
@@ -103,6 +105,36 @@ _ROWS: tuple[tuple[Any, ...], ...] = (
      None, None, 3, 2, 2, 5, 30, 3, 4, 0, "proposed", "", None, None,
      "Audit finding: compliance work, no KPI target."),
 )
+# Delivered in the last four quarters: what the benefit review judges. The demo
+# exports plant their effects (csi_lib.demo.effects) on these dates.
+_DELIVERED: tuple[tuple[Any, ...], ...] = (
+    ("R-26", "endpoint", "", "Parts lockers at each site so engineers stop waiting for couriers",
+     "resolution_median_h", 0.25, 4, 3, 2, 4, 120, 3, 2, 15000, "delivered", "", "2026-01-19",
+     "2025-10-08", "Approved after the Q3 review: laptop repairs wait days for parts."),
+    ("R-27", "hr-portal", "", "Guided self-help pages for payslip and leave questions",
+     "csat_mean", 0.15, 3, 2, 1, 3, 60, 2, 1, 0, "delivered", "", "2025-12-01",
+     "2025-09-15", "Approved: most HR portal complaints are about finding answers."),
+    ("R-28", "identity", "", "Lunchtime cover rota for the identity team",
+     "resolution_median_h", 0.20, 3, 1, 1, 2, 20, 2, 1, 0, "delivered", "", "2026-02-16",
+     "2026-01-12", "Approved as a quick win."),
+    ("R-29", "email", "", "Auto-acknowledge and categorise tickets raised by email",
+     "response_median_h", 0.30, 3, 2, 1, 3, 45, 2, 1, 0, "delivered", "", "2026-03-02",
+     "2026-01-20", "Went live the same week as the new ticketing tool."),
+    ("R-30", "network", "", "Publish the network change-freeze calendar to the business",
+     None, None, 2, 1, 1, 3, 10, 2, 2, 0, "delivered", "", "2026-04-15", "2026-03-02",
+     "Communication work: no KPI target."),
+    ("R-31", "email", "", "Self-service mailbox size increase",
+     "sla_resolution", 0.10, 2, 1, 1, 2, 16, 1, 1, 0, "delivered", "", "2026-08-12",
+     "2026-06-18", "Delivered in August."),
+)
+# Post-implementation reviews held: review date, outcome notes, residual risk.
+_REVIEWS: dict[str, tuple[str, str, str]] = {
+    "R-26": ("2026-07-20", ("Median laptop repair time roughly halved; stock levels agreed "
+                            "with the supplier."),
+             "Lockers depend on one courier contract (renewal 2027)."),
+    "R-30": ("2026-05-20", ("Business units now plan around the freeze; no change requests "
+                            "raised inside it since April."), "None."),
+}
 
 
 def write_demo_register(path: Path | str, params: Params, seed: int) -> Path:
@@ -113,16 +145,17 @@ def write_demo_register(path: Path | str, params: Params, seed: int) -> Path:
     """
     ids = [s.id for s in params.services]
     mapping = {d: d if d in ids else ids[k % len(ids)] for k, d in enumerate(DEMO_SERVICES)}
-    rng = np.random.default_rng(seed)
-    n = len(_ROWS)
-    owners = rng.choice(len(OWNERS), size=n)
-    proposed = pd.Timestamp("2025-09-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
-    reach = rng.integers(4, 60, n) * 25
-    confidence = rng.choice([0.5, 0.8, 1.0], size=n, p=[0.25, 0.5, 0.25])
+    # The delivered rows draw from their own stream, so adding them left every
+    # earlier row's owner, dates, reach and confidence as they were.
+    draws = [_draws(np.random.default_rng(seed), len(_ROWS)),
+             _draws(np.random.default_rng([seed, 1]), len(_DELIVERED))]
+    owners, proposed, reach, confidence = (np.concatenate([a, b])
+                                           for a, b in zip(*draws, strict=True))
+    proposed = pd.DatetimeIndex(proposed)
     wb = template_workbook([(s.id, s.name) for s in params.services])
     ws = wb["Register"]
     position = {c.field: (j, NUMBER_FORMATS.get(c.kind)) for j, c in enumerate(COLUMNS, 1)}
-    for k, r in enumerate(_ROWS):
+    for k, r in enumerate((*_ROWS, *_DELIVERED)):
         (rid, svc, others, title, kpi, gain, impact, effort, risk, align, hours, crit, red,
          cost, status, deps, delivered, decided, notes) = r
         values = {
@@ -136,6 +169,7 @@ def write_demo_register(path: Path | str, params: Params, seed: int) -> Path:
             "proposed": min(proposed[k], pd.Timestamp(decided)) if decided else proposed[k],
             "delivered": pd.Timestamp(delivered) if delivered else None,
             "decided": pd.Timestamp(decided) if decided else None, "notes": notes,
+            **_review(rid),
         }
         if values["delivered"] is not None:
             values["proposed"] = min(values["proposed"], values["delivered"])
@@ -143,6 +177,20 @@ def write_demo_register(path: Path | str, params: Params, seed: int) -> Path:
             column, fmt = position[field]
             put(ws.cell(k + 2, column), value, fmt)
     return save_atomic(wb, Path(path))
+
+
+def _draws(rng: np.random.Generator, n: int) -> tuple[np.ndarray, ...]:
+    owners = rng.choice(len(OWNERS), size=n)
+    proposed = pd.Timestamp("2025-09-01") + pd.to_timedelta(rng.integers(0, 300, n), unit="D")
+    reach = rng.integers(4, 60, n) * 25
+    confidence = rng.choice([0.5, 0.8, 1.0], size=n, p=[0.25, 0.5, 0.25])
+    return owners, proposed.to_numpy(), reach, confidence
+
+
+def _review(rid: str) -> dict[str, Any]:
+    date, outcome, risk = _REVIEWS.get(rid, (None, None, None))
+    return {"review_date": pd.Timestamp(date) if date else None, "outcome_notes": outcome,
+            "residual_risk": risk}
 
 
 def ensure_demo_register(params: Params) -> Path | None:

@@ -95,6 +95,13 @@ COLUMNS: tuple[Column, ...] = (
            "Date of the approval or rejection; dates a rejection in the decision log."),
     Column("notes", "Decision notes", "text", True, 44,
            "Why it was approved, rejected or changed. A rejection needs its reason here."),
+    Column("review_date", "Review date", "date", False, 11,
+           "Date of the post-implementation review of a delivered initiative; empty while "
+           "the review is pending."),
+    Column("outcome_notes", "Outcome notes", "text", False, 44,
+           "What the review found: the benefit realised, lessons learned."),
+    Column("residual_risk", "Residual risk", "text", False, 30,
+           "Risk that remains after delivery, carried into the archive with the outcome."),
 )
 BY_FIELD = {c.field: c for c in COLUMNS}
 SCORES = tuple(c.field for c in COLUMNS if c.kind == "score")

@@ -301,6 +301,16 @@ def _check_required(record: dict[str, Any], model: str, problems: _Problems) -> 
                 problems.add(BY_FIELD[field].header,
                              f"required by the '{model}' ranking model for proposed and "
                              "approved initiatives", row)
+    if status == "delivered" and record["delivered"] is None \
+            and not _has_problem(problems, row, "delivered"):
+        problems.add(BY_FIELD["delivered"].header,
+                     "required for delivered initiatives: the benefit review measures from it",
+                     row)
+    review, delivered = record["review_date"], record["delivered"]
+    if review is not None and (delivered is None or review < delivered):
+        problems.add(BY_FIELD["review_date"].header,
+                     "a post-implementation review comes after the delivery date", row,
+                     review.date().isoformat())
     kpi, gain = record["kpi"], record["expected_improvement"]
     if kpi is not None and gain is not None and catalogue.get(kpi).direction == "lower" \
             and gain > 1:
@@ -323,7 +333,7 @@ def _frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     numeric = [c.field for c in COLUMNS if c.kind in
                ("percent", "confidence", "score", "hours", "money", "count")]
     frame[numeric] = frame[numeric].astype("float64")
-    for f in ("proposed", "delivered", "decided"):
+    for f in ("proposed", "delivered", "decided", "review_date"):
         frame[f] = pd.to_datetime(frame[f])
     for f in ("other_services", "depends_on"):
         frame[f] = [v if isinstance(v, tuple) else () for v in frame[f]]

@@ -135,7 +135,7 @@ def _validations(ws: Any) -> None:
         add(field, DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
                                   allow_blank=True, error="Enter a number, zero or more.",
                                   errorTitle="Not a number"))
-    for field in ("proposed", "delivered", "decided"):
+    for field in ("proposed", "delivered", "decided", "review_date"):
         add(field, DataValidation(type="date", operator="greaterThan",
                                   formula1="DATE(2000,1,1)", allow_blank=True,
                                   error="Enter a date, e.g. 2026-07-01.", errorTitle="Not a date"))
@@ -151,6 +151,10 @@ _GUIDE = (
          "spend. Delivered initiatives satisfy the dependencies of others.")),
     ("", ("Rejected initiatives go to the decision log with their 'Decision notes' and "
          "'Decision date'. Never delete a rejected row: the log shows why it was rejected.")),
+    ("", ("Delivered initiatives need their 'Delivered' date: the benefit review compares "
+          "the linked KPI before and after it, net of the services the initiative did not "
+          "touch. Record the post-implementation review in 'Review date', 'Outcome notes' "
+          "and 'Residual risk'; reviewed initiatives move to the archive.")),
     ("", ("Initiatives suggested by the data (gap analysis triggers) appear in the report and in "
          "the backlog workbook's 'Suggestions' sheet; copy a suggestion here to adopt it.")),
     ("", ("The kit reads the values Excel shows (a formula's result, never the formula) and "
