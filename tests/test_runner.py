@@ -70,7 +70,8 @@ def test_reports_are_published_with_index_and_manifest(published: tuple) -> None
     quality = pd.read_csv(period / "data_quality.csv")
     assert {"all", "network", "erp"} <= set(quality["service"])
     for name in ("prioritisation.pdf", "maturity.pdf", "improvement_backlog.xlsx",
-                 "maturity_results.xlsx", "network/triggers.csv"):
+                 "maturity_results.xlsx", "network/triggers.csv", "benefits.pdf",
+                 "benefits.csv"):
         assert (period / name).is_file(), name
     assert "network" in pd.read_csv(period / "network" / "triggers.csv")["service"].tolist()
     index = (period / "index.html").read_text()
