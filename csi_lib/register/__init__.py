@@ -8,7 +8,8 @@ whichever report reads it first.
 Submodules: ``layout`` (columns, statuses, header matching), ``reader`` (every
 cell checked, every problem reported at once), ``graph`` (dependency loops),
 ``template`` (the blank workbook with drop-downs), ``excel`` (cells written as
-text, atomic saves), ``demo`` (the demo client's register). openpyxl is
+text, atomic saves), ``demo`` (the demo client's register), ``outcomes`` (the
+benefit review's published table, which other reports read). openpyxl is
 imported only by the modules that need it.
 """
 
