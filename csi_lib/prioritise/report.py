@@ -134,7 +134,7 @@ def prepare(params_file: str | Path, period: str | None, outputs: str | Path,
                           plan=plan, sensitivity=sens, suggestions=suggestions,
                           triggers_available=triggers is not None, log=log,
                           previous_log=previous, outputs=Path(outputs),
-                          quiet=tuple(active.index[active == 0],
+                          quiet=tuple(active.index[active == 0]),
                           verdicts=verdicts)
 
 
