@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import PARAMS_YAML, TICKETS_CSV, write_yaml
 
 from csi_lib import baseline, gaps, opportunities
 from csi_lib.cli import main
@@ -14,7 +15,6 @@ from csi_lib.data import load_kpis, load_tables
 from csi_lib.errors import DataError
 from csi_lib.kpis import NO_TICKETS, active_in_table, active_tickets, require_period_in_data
 from csi_lib.params import load_params
-from conftest import PARAMS_YAML, TICKETS_CSV, write_yaml
 
 QUIET = "  - {id: quiet, name: Quiet <Svc>, match: {assignment_group: [Nobody]}}\n"
 
