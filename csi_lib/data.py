@@ -121,8 +121,21 @@ def pseudonym_key(params: Params, outputs: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
+def _require_exports(params: Params) -> None:
+    """Write the demo's exports if it needs them; refuse an export that is not there."""
+    ensure_demo_exports(params)
+    for src in _sources(params):
+        for path in src.files:
+            if not path.is_file():
+                raise DataError(
+                    f"export {path} does not exist: put the client's export there or fix "
+                    f"its path in {params.source_file}"
+                )
+
+
 def cache_key(params: Params) -> str:
-    """Hash of everything ingest depends on."""
+    """Hash of everything ingest depends on (the exports present, see above)."""
+    _require_exports(params)
     parts = {
         "adapter": ADAPTER_VERSION,
         "sources": params.sources.model_dump(mode="json"),
@@ -183,14 +196,6 @@ def load_tables(params: Params, outputs: Path | str, *, rebuild: bool = False) -
             raise DataError(f"the tables pinned in {folder.parent / PINNED} cannot be read from "
                             f"{folder} ({type(exc).__name__}): the run that shipped them must "
                             "ship the whole cache folder") from None
-    ensure_demo_exports(params)
-    for src in _sources(params):
-        for path in src.files:
-            if not path.is_file():
-                raise DataError(
-                    f"export {path} does not exist: put the client's export there or fix "
-                    f"its path in {params.source_file}"
-                )
     folder = outputs / params.client.id / ".cache" / cache_key(params)
     if rebuild:
         _discard(folder, None)

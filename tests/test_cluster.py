@@ -407,8 +407,8 @@ def test_workers_that_cannot_see_the_coordinators_files_publish_the_same_period(
     assert verify(period) == []
     names = {p.relative_to(local) for p in local.rglob("*") if p.is_file()}
     assert names == {p.relative_to(period) for p in period.rglob("*") if p.is_file()}
-    # 6 services x (baseline, gap analysis) + prioritisation, maturity and the pack
-    assert len([n for n in names if n.suffix == ".pdf"]) == 15
+    # 6 services x (baseline, gap analysis) + prioritisation, maturity, benefits and the pack
+    assert len([n for n in names if n.suffix == ".pdf"]) == 16
     for name in sorted(names):
         a, b = local / name, period / name
         if name.suffix in {".html", ".csv"}:
