@@ -16,7 +16,12 @@ from csi_lib import catalogue, pack
 from csi_lib.display import read_csv, write_csv
 from csi_lib.errors import DataError
 from csi_lib.pack.headlines import biggest_move
-from csi_lib.pack.questions import backlog_by_service, delivered_recently, plan_table
+from csi_lib.pack.questions import (
+    backlog_by_service,
+    benefit_table,
+    delivered_recently,
+    plan_table,
+)
 from csi_lib.pack.tables import BENEFIT_COLUMNS
 from csi_lib.params import load_params
 from csi_lib.periods import period_sort_key
@@ -256,3 +261,18 @@ def test_pack_figures_equal_the_published_tables(run: Path) -> None:
     index = (run / "index.html").read_text()
     for r in ctx.card.itertuples():
         assert f'<a href="{r.service}/gap_analysis.html">{r.shown}<small>' in index
+
+
+def test_an_initiative_without_a_kpi_shows_dashes_not_nan() -> None:
+    rows = pd.DataFrame([
+        {"initiative": "R-1", "title": "Calendar", "service": "net", "kpi": pd.NA,
+         "before": float("nan"), "after": float("nan"), "verdict": "not measurable",
+         "review_due": pd.NA},
+        {"initiative": "R-2", "title": "Lockers", "service": "net", "kpi": "fcr",
+         "before": 0.5, "after": float("nan"), "verdict": "too early",
+         "review_due": "2027-01-01"},
+    ])
+    table = benefit_table(rows, {"net": "Network"})
+    assert list(table["Before"]) == ["–", catalogue.get("fcr").format(0.5)]
+    assert list(table["After"]) == ["–", "–"]
+    assert "nan" not in table.to_string()

@@ -88,7 +88,10 @@ def benefit_table(benefits: pd.DataFrame, services: dict[str, str]) -> pd.DataFr
     rows = []
     for r in benefits.itertuples(index=False):
         kpi = catalogue.get(r.kpi) if r.kpi in catalogue.CATALOGUE else None
-        fmt = kpi.format if kpi else (lambda v: f"{v:.2f}")
+        shown = kpi.format if kpi else (lambda v: f"{v:.2f}")
+
+        def fmt(v: float, shown=shown) -> str:
+            return "–" if pd.isna(v) else shown(v)  # no linked KPI, or no data after
         rows.append({"Initiative": f"{r.initiative} {r.title}",
                      "Service": services.get(r.service, r.service), "KPI": _label(r.kpi),
                      "Before": fmt(r.before), "After": fmt(r.after),
