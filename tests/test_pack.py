@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -276,3 +277,25 @@ def test_an_initiative_without_a_kpi_shows_dashes_not_nan() -> None:
     assert list(table["Before"]) == ["–", catalogue.get("fcr").format(0.5)]
     assert list(table["After"]) == ["–", "–"]
     assert "nan" not in table.to_string()
+
+
+def test_the_biggest_move_ranks_cells_with_a_target_first() -> None:
+    """A backlog of 13 growing to 21 (+62%, no target) is not the quarter's biggest
+    deterioration beside a reopen rate going from 8.8% to 9.9% against a 5% target
+    (+1.1 points, 22% of the target); with no targeted cell moving, it is."""
+    card = pd.DataFrame([
+        {"service": "hr", "kpi": "backlog", "value": 21.0, "target": math.nan},
+        {"service": "net", "kpi": "reopen_rate", "value": 0.099, "target": 0.05},
+        {"service": "net", "kpi": "sla_resolution", "value": 0.616, "target": 0.9},
+    ])
+    gaps = pd.DataFrame([
+        {"service": "hr", "kpi": "backlog", "previous": 13.0},
+        {"service": "net", "kpi": "reopen_rate", "previous": 0.088},
+        {"service": "net", "kpi": "sla_resolution", "previous": 0.677},
+    ])
+    worse = biggest_move(card, gaps, better=False)
+    assert (worse["service"], worse["kpi"]) == ("net", "reopen_rate")  # not 6.1 pts of 90%
+    assert worse["size"] == pytest.approx(0.011 / 0.05)
+    flat = gaps.assign(previous=[13.0, 0.099, 0.616])
+    assert biggest_move(card, flat, better=False)["kpi"] == "backlog"
+    assert biggest_move(card, flat, better=True) is None

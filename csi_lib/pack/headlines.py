@@ -27,21 +27,28 @@ def _lower(label: str) -> str:
     return label if label[1:2].isupper() else label[:1].lower() + label[1:]
 
 
-def _relative(new: float, old: float, unit: str) -> float:
-    """Size of a change, comparable across KPIs: points for shares, else relative."""
-    if unit == "share":
-        return abs(new - old)
-    return abs(new - old) / abs(old) if old else math.nan
+def _size(new: float, old: float, target: float) -> tuple[bool, float]:
+    """Size of a change, comparable across KPIs: (has a target, how far it moved).
+
+    A KPI with a target moves by a share of its target (5 points of a 90% SLA and
+    1.2 h of a 24 h median compare); one without, by a share of its old value.
+    KPIs with a target rank first: a leader reads the scorecard against targets,
+    and a small count (a backlog of 13 growing to 21) moves a lot relatively.
+    """
+    if not math.isnan(target) and target:
+        return True, abs(new - old) / abs(target)
+    return False, (abs(new - old) / abs(old) if old else math.nan)
 
 
 def biggest_move(card: pd.DataFrame, gaps: pd.DataFrame, *, better: bool) -> pd.Series | None:
-    """The scorecard cell that moved most for the better (or worse) since last quarter.
+    """The scorecard cell that moved most for the better (or worse) since last quarter
+    (see :func:`_size`: cells with a target first).
 
     ``gaps`` supplies each cell's previous-quarter value. Returns the cell's row with
     ``previous`` and ``size`` added, or None when nothing moved that way.
     """
     prev = gaps.set_index(["service", "kpi"])["previous"]
-    best, best_size = None, 0.0
+    best, best_size = None, (False, 0.0)
     for _, c in card.iterrows():
         old = prev.get((c["service"], c["kpi"]), math.nan)
         kpi = catalogue.get(c["kpi"])
@@ -50,11 +57,11 @@ def biggest_move(card: pd.DataFrame, gaps: pd.DataFrame, *, better: bool) -> pd.
         moved = kpi.better(float(c["value"]), float(old))
         if moved is None or bool(moved) != better:
             continue
-        size = _relative(c["value"], old, kpi.unit)
-        if not math.isnan(size) and size > best_size:
+        size = _size(float(c["value"]), float(old), float(c["target"]))
+        if not math.isnan(size[1]) and size[1] > 0 and size > best_size:
             best, best_size = c.copy(), size
             best["previous"] = float(old)
-            best["size"] = size
+            best["size"] = size[1]
     return best
 
 

@@ -229,4 +229,5 @@ def show_method(ctx: Pack) -> None:
         "variation). Reviews: `triggers.csv`. Backlog, plan and ring-fenced time: the "
         "prioritisation (`plan.csv`, `capacity.csv`). Maturity: `maturity.csv`. Benefits: "
         "`benefits.csv`. Biggest win and deterioration compare each scorecard cell with the "
-        "previous quarter (points for shares, relative change otherwise).")
+        "previous quarter: cells with a target first, by how far they moved as a share of "
+        "the target; cells without one by their relative change.")
