@@ -358,11 +358,11 @@ def test_a_frozen_scheduler_stops_the_run_after_the_stall_timeout(
     code, out, err = _run_cli(["--client", "demo", "--outputs", str(tmp_path / "out"),
                                "--notebooks-dir", str(nb_dir), "--notebook", "baseline",
                                "--service", "erp", "--scheduler", procs.address,
-                               "--stall-timeout", "4"], capsys)
+                               "--stall-timeout", "8"], capsys)
     freezer.join()
     assert code == 1, out + err
     assert (f"the Dask scheduler at {procs.address} does not answer, and no job has run "
-            "or finished for 4 s") in err
+            "or finished for 8 s") in err
     assert time.monotonic() - started < 45
 
 

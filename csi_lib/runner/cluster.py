@@ -43,6 +43,9 @@ from csi_lib.version import environment
 
 __all__ = ["ClusterExecutor"]
 
+# Key prefix of the task holding a client's tables on the cluster.
+_TABLES = "csi-tables-"
+
 Log = Callable[[str], None]
 
 
@@ -165,13 +168,19 @@ class ClusterExecutor(cf.Executor):
             # Each worker fetches them once, from the first that has them.
             self._tables[ident] = self._client.submit(
                 _hold, tables, pure=False,
-                key=f"csi-tables-{params.client.id}-{tables.digest[:12]}")
+                key=f"{_TABLES}{params.client.id}-{tables.digest[:12]}")
+            # The tables reaching the cluster is progress: jobs wait for them.
+            self._tables[ident].add_done_callback(self._moved)
             self.tables_sent += tables.size
             self._log(f"{params.client.id}: {tables.size / 1e6:.1f} MB of pseudonymised tables "
                       "for the workers, sent once to each")
         return self._tables[ident]
 
     # -- results -------------------------------------------------------------------
+
+    def _moved(self, _future: Any) -> None:
+        with self._lock:
+            self._progress = time.monotonic()
 
     def _done(self, future: Any) -> None:
         """Dask's callback thread: hand the outcome to the job's future."""
@@ -251,7 +260,9 @@ class ClusterExecutor(cf.Executor):
     def _seen(self, processing: dict[str, list[str]], pending: dict[str, tuple[Any, _JobFuture]],
               workers: set[str]) -> None:
         running = {key: w for w, keys in processing.items() for key in keys if key in pending}
-        if running:
+        # A worker taking the tables (which the jobs wait for) is progress too.
+        if running or any(key.startswith(_TABLES) for keys in processing.values()
+                          for key in keys):
             self._progress = time.monotonic()
         for key, (_, mine) in pending.items():
             previous = self._where.get(key)
