@@ -6,7 +6,9 @@ here, below them, so neither imports the other.
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -29,7 +31,9 @@ class NotebookSpec:
     and the period label, returning files), which key its results and the manifest.
 
     ``after`` names the reports whose published outputs this one reads: it runs once
-    they have succeeded in the same run, and its notebook declares ``inputs_dir``."""
+    they have succeeded in the same run, and its notebook declares ``inputs_dir``.
+    ``reads`` narrows those outputs to the file names matching its patterns (``*.csv``):
+    only they travel to a cluster worker. Empty: every output of the reports after."""
 
     name: str
     title: str
@@ -42,6 +46,12 @@ class NotebookSpec:
     # "module:function" listing files of earlier published periods the notebook reads,
     # called with the params, the period label and the outputs folder.
     published: str | None = None
+    reads: tuple[str, ...] = ()
+
+    def reads_file(self, name: str) -> bool:
+        """Whether the notebook reads ``name``, an output of a report it runs after."""
+        base = posixpath.basename(name)
+        return not self.reads or any(fnmatch.fnmatch(base, p) for p in self.reads)
 
     def skip_reason(self, params: Params) -> str | None:
         """Why this notebook does not apply to a client (its input is not configured)."""
@@ -63,6 +73,7 @@ class NotebookSpec:
         will, so a file that cannot be read stops the plan, not the notebook."""
         if self.check and not self.skip_reason(params):
             _resolve(self.check)(params, period)
+
     def published_files(self, params: Params, period: str, outputs: Path) -> list[Path]:
         """Files of earlier published periods the notebook reads (e.g. last quarter's log)."""
         return list(_resolve(self.published)(params, period, outputs)) if self.published else []
@@ -95,10 +106,11 @@ NOTEBOOKS: dict[str, NotebookSpec] = {
                      prepare="csi_lib.register.demo:ensure_demo_register",
                      requires="prioritisation.register_file",
                      check="csi_lib.register.reader:check_register"),
-        # The pack reads the tables the other reports publish, so it runs after them.
+        # The pack reads the tables the other reports publish, so it runs after them;
+        # it reads none of their rendered reports.
         NotebookSpec("pack", "Quarterly pack", "client",
                      after=("baseline", "gap_analysis", "prioritisation", "maturity",
-                            "benefits")),
+                            "benefits"), reads=("*.csv",)),
     )
 }
 REQUIRED_PARAMETERS = {"service": ("params_file", "period", "service", "outputs"),

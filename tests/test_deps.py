@@ -40,7 +40,7 @@ def _done(job: Job, ok: bool = True, files: tuple[str, ...] = ("x.html",)) -> Jo
 
 def test_a_job_waits_until_every_dependency_succeeded() -> None:
     a, b = _job("gap", "net"), _job("gap", "erp")
-    pack = _job("pack", depends_on=(a.name, b.name))
+    pack = _job("summary", depends_on=(a.name, b.name))  # reads every output
     gate = Gate([a, b, pack], shared=("kpis.csv",))
     assert [j.name for j in gate.ready()] == [a.name, b.name]
     assert gate.ready() == []
@@ -76,6 +76,21 @@ def test_reused_dependencies_count_as_done() -> None:
     [ready] = gate.ready()
     assert ready.inputs == ("net/gaps.csv",)
     assert outputs_of(JobResult(pack, True, 0.0, files=("pack.pdf",))) == ("pack.pdf",)
+
+
+def test_a_report_receives_only_the_outputs_it_reads() -> None:
+    """The pack reads the other reports' tables, not their rendered pages: only the
+    tables travel with it to a cluster worker."""
+    gap = _job("gap_analysis", "net")
+    pack = _job("pack", depends_on=(gap.name,))
+    gate = Gate([pack], finished=[JobResult(gap, True, 0.0, reused=True, files=(
+        "gap_analysis.ipynb", "gap_analysis.html", "gap_analysis.pdf", "gaps.csv",
+        "triggers.csv"))], shared=("kpis.csv",))
+    [ready] = gate.ready()
+    assert ready.inputs == ("kpis.csv", "net/gaps.csv", "net/triggers.csv")
+    assert NOTEBOOKS["pack"].reads_file("net/gaps.csv")
+    assert not NOTEBOOKS["pack"].reads_file("net/gap_analysis.pdf")
+    assert NotebookSpec("x", "X", "client").reads_file("net/gap_analysis.pdf")
 
 
 def test_a_dependency_outside_the_plan_is_refused() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 
-from csi_lib.reports import Job, JobResult
+from csi_lib.reports import NOTEBOOKS, Job, JobResult
 
 __all__ = ["Gate", "outputs_of"]
 
@@ -45,13 +45,16 @@ class Gate:
         return list(self._waiting)
 
     def ready(self) -> list[Job]:
-        """Jobs whose dependencies all succeeded, with their ``inputs`` filled; they
-        leave the gate."""
+        """Jobs whose dependencies all succeeded, with their ``inputs`` filled (the
+        dependencies' outputs the notebook reads, ``NotebookSpec.reads``); they leave
+        the gate."""
         out, keep = [], []
         for job in self._waiting:
             deps = [self._results.get(d) for d in job.depends_on]
             if all(r is not None and r.ok for r in deps):
-                files = [f for r in deps if r is not None for f in outputs_of(r)]
+                spec = NOTEBOOKS.get(job.notebook)
+                files = [f for r in deps if r is not None for f in outputs_of(r)
+                         if spec is None or spec.reads_file(f)]
                 inputs = (*self._shared, *files) if job.depends_on else ()
                 out.append(dataclasses.replace(job, inputs=tuple(dict.fromkeys(inputs))))
             else:
