@@ -156,6 +156,40 @@ def test_servicenow_request_export_uses_closed_as_resolved_and_says_so(tmp_path:
     assert (flag["action"], flag["rows"], flag["examples"]) == ("flagged", 1, "2")
 
 
+CLOSED_NO_RESOLVED = ("number,opened_at,resolved_at,closed_at,incident_state,priority,"
+                      "assignment_group\n"
+                      "INC1,2016-03-01 10:00:00,,2016-03-02 10:00:00,Closed,1 - Critical,Group 56\n"
+                      "INC2,2016-03-01 11:00:00,2016-03-01 12:00:00,2016-03-03 10:00:00,Closed,"
+                      "1 - Critical,Group 56\n"
+                      "INC3,2016-03-01 12:00:00,,,Closed,1 - Critical,Group 70\n")
+
+
+def test_servicenow_closed_incident_takes_its_closed_time_as_resolution(tmp_path: Path) -> None:
+    result = ingest(load_params(_servicenow(tmp_path, CLOSED_NO_RESOLVED, date_format=None)))
+    t = result.tickets.set_index("ticket_id")
+    assert t.loc["INC1", "resolved_at"] == pd.Timestamp("2016-03-02 10:00", tz="UTC")
+    assert t.loc["INC2", "resolved_at"] == pd.Timestamp("2016-03-01 12:00", tz="UTC")
+    assert t["resolved_from_closed"].to_dict() == {"INC1": True, "INC2": False, "INC3": False}
+    flag = _issue(result, "closed without a resolved time: closed time taken as resolution time")
+    assert (flag["action"], flag["column"], flag["rows"], flag["examples"]) == (
+        "flagged", "resolved_at", 1, "2")
+    assert "closed_as_resolved: false" in flag["fix"]
+    # Closed with neither time: kept and flagged, never excluded.
+    assert _issue(result, "finished ticket without a resolution time")["examples"] == "4"
+    assert result.excluded.empty
+
+
+def test_servicenow_closed_as_resolved_can_be_turned_off(tmp_path: Path) -> None:
+    extra = "    servicenow: {closed_as_resolved: false}\n"
+    result = ingest(load_params(_servicenow(tmp_path, CLOSED_NO_RESOLVED, extra,
+                                            date_format=None)))
+    t = result.tickets.set_index("ticket_id")
+    assert pd.isna(t.loc["INC1", "resolved_at"])
+    assert "resolved_from_closed" not in t
+    assert _issue(result, "finished ticket without a resolution time")["examples"] == "2, 4"
+    assert sorted(t.index) == ["INC1", "INC2", "INC3"]
+
+
 def test_servicenow_change_requests(tmp_path: Path) -> None:
     write_yaml(tmp_path / "incidents.csv", SN_AUDIT)
     write_yaml(tmp_path / "changes.csv", """\
@@ -554,8 +588,10 @@ def test_bpic2014_incidents_and_activity_log() -> None:
     assert _issue(result, "finished ticket without a resolution time")["rows"] == \
         no_resolution.sum() == 155
     assert _issue(result, "matches no service")["rows"] == no_service.sum()
-    kept = expected.loc[~no_resolution & ~no_service & ~(expected["resolved"]
-                                                         < expected["opened"])]
+    # Closed without a resolution time: kept (flagged) for volume and backlog, left out of
+    # the resolution KPIs only (the recount below counts them in volume, not in resolved).
+    kept = expected.loc[~no_service & ~(expected["resolved"] < expected["opened"])]
+    assert no_resolution[kept.index].sum() == 155 - no_resolution[no_service].sum() > 100
     t = result.tickets.set_index("ticket_id")
     assert sorted(t.index) == sorted(kept.index)
     assert (t["reassignment_count"] == kept["reassignments"].reindex(t.index)).all()

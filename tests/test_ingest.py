@@ -78,20 +78,26 @@ def test_every_bad_row_is_excluded_with_its_reason_and_line(tiny: Path) -> None:
               " opened, responded, resolved, caller)",
         "T5": "resolved before opened",
         "T6": "not a date in the expected format",
-        "T7": "finished ticket without a resolution time",
-        "T8": "priority label not mapped to P1..P5: '9' (1)",
         "T9": "matches no service",
         "T10": "negative count",
         "T11": "not a number",
     }
     # Nothing lost: kept + excluded = rows read.
     assert len(result.tickets) + len(result.excluded) == result.rows_read["tickets"] == 12
+    # A field only some KPIs need is flagged, and the ticket kept (without its bad priority).
+    flagged = result.issues.loc[result.issues["action"] == "flagged"].set_index("rule")
+    assert flagged.loc["finished ticket without a resolution time", "examples"] == "9"
+    assert flagged.loc["priority label not mapped to P1..P5: '9' (1)", "examples"] == "10"
+    kept = result.tickets.set_index("ticket_id")
+    assert pd.isna(kept.loc["T7", "resolved_at"]) and kept.loc["T7", "state"] == "Closed"
+    assert pd.isna(kept.loc["T8", "priority"])
     assert list(result.excluded["record_id"]).count("T1") == 2
     issues = result.issues.set_index("rule")
     conflict = issues.loc[issues.index.str.startswith("duplicate ticket id")].iloc[0]
     assert (conflict["column"], conflict["rows"], conflict["examples"]) == ("id", 2, "2, 6")
     assert "updated_at under sources.tickets.columns" in conflict["fix"]
     issues = issues.drop(conflict.name)
+    issues = issues.loc[issues["action"] == "excluded"]
     assert issues.loc["not a date in the expected format", "column"] == "opened"
     assert "date_format" in issues.loc["not a date in the expected format", "fix"]
     assert issues.loc["matches no service", "column"] == "group"

@@ -134,7 +134,11 @@ def test_unmapped_priority_labels_are_listed_with_counts_and_the_yaml_to_add(tin
     assert hit["fix"] == ('add to the params file, replacing each P? by the priority the label '
                           'means: sources.tickets.values.priority: {"4 - Low": P?, '
                           '"Urgent \\"now\\"": P?}; fill the empty priorities in the source tool')
-    assert set(_rules(result)) == {"T5", "T6", "T7", "T8"}
+    # Kept without a priority: they count in volume and leave only the SLA KPIs.
+    assert _rules(result) == {}
+    assert hit["action"] == "flagged"
+    kept = result.tickets.set_index("ticket_id")["priority"]
+    assert kept[["T5", "T6", "T7", "T8"]].isna().all()
 
 
 def test_a_priority_without_an_sla_target_names_the_target_to_add(tiny: Path) -> None:

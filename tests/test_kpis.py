@@ -584,3 +584,37 @@ def test_monthly_cells_split_the_quarter() -> None:
     september = _row(table, "net", "breach_overrun_p50_h", "2026-09")     # N7 only
     assert (september["value"], september["n"]) == (12.0, 1)
     assert september["ci_low"] == september["ci_high"] == 12.0
+
+
+# --- tickets lacking a field only some KPIs need (issue 15, case 2) -------------------------
+
+PARTIAL = """\
+ticket_id,record_type,service,priority,opened_at,responded_at,resolved_at,closed_at,state,reassignment_count,reopen_count
+A1,incident,net,P1,2026-07-01T09:00Z,,2026-07-01T10:00Z,2026-07-02T10:00Z,closed,0,0
+A2,incident,net,P2,2026-07-01T09:00Z,,,2026-08-15T00:00Z,closed,1,1
+A3,incident,net,P2,2026-07-01T09:00Z,,,,closed,0,0
+A4,incident,net,,2026-07-02T09:00Z,,2026-07-02T11:00Z,2026-07-02T11:00Z,closed,0,0
+A5,incident,net,P1,2026-07-03T09:00Z,,,2026-10-05T00:00Z,closed,0,0
+"""
+
+
+def test_a_ticket_lacking_a_field_leaves_only_the_kpis_that_need_it() -> None:
+    t = _frame(PARTIAL).assign(closed_at=lambda f: pd.to_datetime(
+        f["closed_at"], utc=True, format="ISO8601").astype("datetime64[ns, UTC]"))
+    table = _full(t, _frame(CHANGES).iloc[:0], _frame(SURVEYS).iloc[:0])
+    # Volume counts every ticket, whichever fields it lacks.
+    _assert_kpi(table, "volume", 5, 5)
+    # Resolution times and the SLA need a resolution time (A1, A4) and a priority with a
+    # target (A1 only: A4 has none).
+    _assert_kpi(table, "resolution_median_h", 1.5, 2)
+    _assert_kpi(table, "sla_resolution", 1.0, 1)
+    # Reopen and reassignment need only the end of the work: A2 ends at its closure.
+    # A3 (closed, no time at all) cannot be placed in a period; A5 closes after the quarter.
+    _assert_kpi(table, "reopen_rate", 1 / 3, 3)
+    _assert_kpi(table, "reassignment_rate", 1 / 3, 3)
+    # Backlog: A2 leaves at its closure (open at the July end, not later); A3 is finished
+    # but carries no time, so it is never counted open; A5 is open at the quarter end.
+    _assert_kpi(table, "backlog", 1, 1)
+    july = table.loc[(table["service"] == "net") & (table["kpi"] == "backlog")
+                     & (table["period"] == "2026-07")]
+    assert july["n"].tolist() == [2]  # A2 and A5

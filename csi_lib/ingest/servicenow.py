@@ -19,7 +19,7 @@ from csi_lib.ingest.rules import issue
 from csi_lib.ingest.times import parse_times
 from csi_lib.params import Source
 
-__all__ = ["CHANGE_DEFAULTS", "PLACEHOLDERS", "TICKET_DEFAULTS", "adapt", "priority_label"]
+__all__ = ["CHANGE_DEFAULTS", "CLOSED_AS_RESOLVED", "PLACEHOLDERS", "TICKET_DEFAULTS", "adapt", "priority_label"]
 
 # Canonical column -> names a ServiceNow export uses for it, field name first.
 TICKET_DEFAULTS: dict[str, tuple[str, ...]] = {
@@ -152,6 +152,32 @@ def _normalise(frame: pd.DataFrame, table: str, source: Source, origins: dict[st
     return frame.assign(**out), origins
 
 
+CLOSED_AS_RESOLVED = "closed without a resolved time: closed time taken as resolution time"
+
+
+def _closed_as_resolved(frame: pd.DataFrame, adapted: Adapted
+                        ) -> tuple[pd.DataFrame, list[dict[str, object]]]:
+    """A closed ticket without a resolved time takes its closed time, flagged and counted.
+
+    ServiceNow audit exports often carry no resolved time on closed incidents (the
+    record closed straight from work in progress, or the field was not audited);
+    the closure is then the best known end of the work, an upper bound of the
+    resolution time. ``resolved_from_closed`` marks these tickets for the
+    data-quality section.
+    """
+    fill = frame["resolved_at"].isna() & frame["closed_at"].notna()
+    out = frame.assign(resolved_at=frame["resolved_at"].fillna(frame["closed_at"]),
+                       resolved_from_closed=fill.to_numpy(dtype=bool))
+    if not fill.any():
+        return out, []
+    return out, [issue(
+        "tickets", adapted.file, adapted.origins["resolved_at"], CLOSED_AS_RESOLVED, "flagged",
+        frame.loc[fill, "source_row"],
+        "none needed (resolution times of these tickets are upper bounds); export the "
+        "resolved time, or set sources.tickets.servicenow.closed_as_resolved: false to leave "
+        "them out of the resolution-time KPIs instead")]
+
+
 def adapt(source: Source, table: str, tz: str) -> Adapted:
     """Read a ServiceNow export of ``table`` (tickets or changes) as canonical rows."""
     defaults = dict(TICKET_DEFAULTS if table == "tickets" else CHANGE_DEFAULTS)
@@ -175,6 +201,11 @@ def adapt(source: Source, table: str, tz: str) -> Adapted:
             "flagged", adapted.frame.loc[adapted.frame[canon].notna(), "source_row"],
             f"none needed for requests; map {canon} under sources.{table}.columns if the "
             "export has it"))
-    frame, origins = _normalise(adapted.frame, table, source, adapted.origins)
+    frame = adapted.frame
+    if (table == "tickets" and stand_in is None and "closed_at" in frame
+            and (options is None or options.closed_as_resolved)):
+        frame, note = _closed_as_resolved(frame, adapted)
+        issues.extend(note)
+    frame, origins = _normalise(frame, table, source, adapted.origins)
     return Adapted(frame=frame, file=adapted.file, origins=origins,
                    export_rows=adapted.export_rows, issues=issues)

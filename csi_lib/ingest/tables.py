@@ -143,12 +143,15 @@ def tickets_table(adapted: Adapted, params: Params, key: bytes | None
               "correct the timestamps in the source tool")
     rules.hit(frame["responded_at"] < frame["opened_at"], "responded_at",
               "responded before opened", "correct the timestamps in the source tool")
+    # Flagged, not excluded: such a ticket still counts in volume, backlog, reopen and
+    # reassignment; only the KPIs needing the missing field leave it out (csi_lib.kpis).
     rules.hit(finished & frame["resolved_at"].isna(), "resolved_at",
               "finished ticket without a resolution time",
-              "export the resolved time for closed tickets")
-    for mask, rule, fix in (unmapped_rule(frame["priority"]),
-                            no_target_rule(frame["priority"], targets)):
-        rules.hit(mask, "priority", rule, fix)
+              "export the resolved time for closed tickets", flag=True)
+    unmapped, rule, fix = unmapped_rule(frame["priority"])
+    rules.hit(unmapped, "priority", rule, fix, flag=True)
+    mask, rule, fix = no_target_rule(frame["priority"], targets)
+    rules.hit(mask, "priority", rule, fix, flag=True)
     rules.hit(~frame["record_type"].isin(RECORD_TYPES), "record_type",
               "record type is neither incident nor request",
               "map the export's types under sources.tickets.values.record_type")
@@ -156,6 +159,8 @@ def tickets_table(adapted: Adapted, params: Params, key: bytes | None
         rules.hit(frame[col] < 0, col, "negative count", "correct these cells")
     rules.hit(frame["service"].isna(), params.services[0].match_field, "matches no service",
               NO_SERVICE_FIX)
+    # A label that is no priority is kept as unknown, so the table holds P1..P5 or nothing.
+    frame = frame.assign(priority=frame["priority"].mask(unmapped))
     tickets, excluded, issues = rules.split(_pseudonymised(frame, source, key), "ticket_id")
     tickets = tickets.assign(**{c: tickets[c].fillna(0).astype("int64")
                                 for c in COUNT_COLUMNS["tickets"]})

@@ -1,7 +1,8 @@
 """The open backlog at each period end: how many tickets, and how old.
 
 A ticket is open at a period's end when it was opened before that instant and
-not resolved before it. Each ticket is therefore open at a contiguous run of
+not resolved before it (a ticket closed without a resolution time leaves at its
+closure time). Each ticket is therefore open at a contiguous run of
 period ends, found by two binary searches; the counts per end are the running
 sum of +1 where a run starts and -1 where it stops, so tickets opened long
 before the table's first period still count and nothing loops over tickets.
@@ -15,15 +16,46 @@ import numpy as np
 import pandas as pd
 
 from csi_lib.catalogue import AGE_BUCKETS, AGED_BACKLOG_DAYS
+from csi_lib.ingest.tables import FINISHED_STATES
 from csi_lib.kpis.grid import Grid, instants, known_tickets, service_codes, table_grids
 from csi_lib.kpis.stats import Cells, wilson
 from csi_lib.params import Params
 
-__all__ = ["AGING_COLUMNS", "backlog_aging", "backlog_cells", "open_at_ends"]
+__all__ = ["AGING_COLUMNS", "backlog_aging", "backlog_cells", "open_at_ends", "with_ends",
+           "without_end"]
 
 AGING_COLUMNS = ["service", "freq", "period", "period_start", "bucket", "n", "share"]
 _DAY = pd.Timedelta(days=1).value
 _NEVER = np.iinfo(np.int64).max
+
+
+def without_end(tickets: pd.DataFrame) -> pd.Series:
+    """Tickets whose state says finished but which carry no resolution or closure time.
+
+    Judged on the export as it is (before any as-of view blanks later events):
+    ingest keeps and flags them; they count in volume but cannot be placed in time.
+    """
+    if "state" not in tickets:
+        return pd.Series(False, index=tickets.index)
+    done = tickets["state"].astype("string").str.lower().isin(FINISHED_STATES).fillna(False)
+    ends = [c for c in ("resolved_at", "closed_at") if c in tickets]
+    return (done & tickets[ends].isna().all(axis=1)).astype(bool)
+
+
+def with_ends(view: pd.DataFrame, no_end: pd.Series) -> pd.DataFrame:
+    """Tickets (as known at a period end) with ``finished_at`` and ``left_at`` added.
+
+    ``finished_at`` is the resolution time, else the closure time: when a ticket
+    stopped needing work. ``left_at`` is when it left the backlog: ``finished_at``,
+    or, for a ticket of ``no_end`` (:func:`without_end`, indexed like the full
+    table), its opening time, so that it never counts as open rather than
+    counting as open for ever.
+    """
+    finished = view["resolved_at"]
+    if "closed_at" in view:
+        finished = finished.fillna(view["closed_at"])
+    left = finished.mask(no_end.reindex(view.index, fill_value=False), view["opened_at"])
+    return view.assign(finished_at=finished, left_at=left)
 
 
 def open_at_ends(grid: Grid, service: np.ndarray, opened: np.ndarray, resolved: np.ndarray,
@@ -76,8 +108,10 @@ def backlog_aging(tickets: pd.DataFrame, params: Params, period: pd.Period) -> p
     (NaN when nothing is open). Ages are (low, high]: a ticket exactly 1 day old
     is in "up to 1 day".
     """
-    t = known_tickets(tickets, params, period, ("service", "opened_at", "resolved_at"))
-    opened, resolved = instants(t["opened_at"]), instants(t["resolved_at"])
+    t = with_ends(known_tickets(tickets, params, period,
+                                ("service", "opened_at", "resolved_at", "closed_at")),
+                  without_end(tickets))
+    opened, resolved = instants(t["opened_at"]), instants(t["left_at"])
     service = service_codes(t["service"], [s.id for s in params.services])
     parts = []
     for grid in table_grids(params, period):

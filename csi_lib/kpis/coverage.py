@@ -12,6 +12,7 @@ from __future__ import annotations
 import pandas as pd
 
 from csi_lib.errors import DataError
+from csi_lib.kpis.backlog import with_ends, without_end
 from csi_lib.kpis.grid import known_tickets, period_bounds
 from csi_lib.params import Params
 from csi_lib.periods import quarter_label
@@ -65,8 +66,10 @@ def active_tickets(tickets: pd.DataFrame, params: Params, period: pd.Period) -> 
     """Per service id (params order): tickets opened or resolved in ``period``, or open
     at its end, as known at the end. Zero means "no tickets in this period"."""
     start, _ = period_bounds(period, params.reporting.timezone)
-    t = known_tickets(tickets, params, period, ("service", "opened_at", "resolved_at"))
-    touched = t["resolved_at"].isna() | (t["resolved_at"] >= start)
+    t = with_ends(known_tickets(tickets, params, period,
+                                ("service", "opened_at", "resolved_at", "closed_at")),
+                  without_end(tickets))
+    touched = t["left_at"].isna() | (t["left_at"] >= start)
     by = t.loc[touched, "service"].value_counts()
     return pd.Series({s.id: int(by.get(s.id, 0)) for s in params.services}, dtype="int64")
 

@@ -184,7 +184,10 @@ def ticket_measures(tickets: pd.DataFrame, params: Params) -> pd.DataFrame:
     calendar = params.sla.business_hours
     res_clock = sla.elapsed(tickets["opened_at"], tickets["resolved_at"], calendar)
     resp_clock = sla.elapsed(tickets["opened_at"], tickets["responded_at"], calendar)
-    met_resolution = (res_clock <= res_target).astype(float).where(res_clock.notna())
+    # A ticket without a priority that has a target (flagged at ingest) has no SLA
+    # outcome: it leaves the SLA KPIs only, and their count shows it.
+    met_resolution = (res_clock <= res_target).astype(float).where(
+        res_clock.notna() & res_target.notna())
     overrun = (res_clock - res_target) / HOUR
     index = tickets.index
     return tickets.assign(

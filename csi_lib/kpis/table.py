@@ -17,7 +17,7 @@ import pandas as pd
 
 from csi_lib import catalogue
 from csi_lib.catalogue import SATISFIED_MIN_SCORE
-from csi_lib.kpis.backlog import backlog_cells
+from csi_lib.kpis.backlog import backlog_cells, with_ends, without_end
 from csi_lib.kpis.grid import (
     Grid,
     as_of_view,
@@ -50,19 +50,22 @@ TABLE_COLUMNS = KPI_COLUMNS + CI_COLUMNS
 # Ticket columns any KPI reads; the rest of a wide export is not copied.
 TICKET_INPUTS = (
     "ticket_id", "record_type", "service", "priority", "opened_at", "responded_at",
-    "resolved_at", "category", "cmdb_ci", "channel", "assignment_group", "tier",
+    "resolved_at", "closed_at", "state", "category", "cmdb_ci", "channel", "assignment_group", "tier",
     "reassignment_count", "reopen_count", "caller", "knowledge",
 )
 # Share KPIs of tickets: KPI id -> (event the ticket is counted at, flag column).
+# ``finished_at`` is the resolution time, else the closure time: a closed ticket
+# without a resolution time still counts in the KPIs that need only its end
+# (reopen, reassignment, escalation, first contact, knowledge use).
 TICKET_SHARES = {
     "sla_resolution": ("resolved_at", "met_resolution"),
     "sla_response": ("responded_at", "met_response"),
-    "reopen_rate": ("resolved_at", "reopened"),
-    "reassignment_rate": ("resolved_at", "reassigned"),
-    "escalation_rate": ("resolved_at", "escalated"),
-    "fcr": ("resolved_at", "first_contact"),
+    "reopen_rate": ("finished_at", "reopened"),
+    "reassignment_rate": ("finished_at", "reassigned"),
+    "escalation_rate": ("finished_at", "escalated"),
+    "fcr": ("finished_at", "first_contact"),
     "repeat_incident_rate": ("opened_at", "repeat"),
-    "knowledge_use_rate": ("resolved_at", "knowledge_used"),
+    "knowledge_use_rate": ("finished_at", "knowledge_used"),
     "self_service_share": ("opened_at", "self_service"),
 }
 # Quantile KPIs of tickets: KPI id -> (event, duration column, quantile).
@@ -116,8 +119,8 @@ def _ticket_records(t: pd.DataFrame, services: list[str]) -> _Records:
     values = {flag: _flag(t, flag) for _, flag in TICKET_SHARES.values()}
     durations = {c for _, c, _ in TICKET_QUANTILES.values()}
     values |= {c: t[c].to_numpy(dtype=float) for c in durations}
-    return _Records.of(t, services, ("opened_at", "resolved_at", "responded_at"), values,
-                       tuple(sorted(durations)))
+    return _Records.of(t, services, ("opened_at", "resolved_at", "responded_at", "finished_at",
+                                     "left_at"), values, tuple(sorted(durations)))
 
 
 def _ticket_kpis(r: _Records, grid: Grid) -> dict[str, Cells]:
@@ -137,7 +140,7 @@ def _ticket_kpis(r: _Records, grid: Grid) -> dict[str, Cells]:
     out |= {kpi: quantile(ordered[when, col], q, grid, kpi)
             for kpi, (when, col, q) in TICKET_QUANTILES.items()}
     out["backlog"], out["backlog_age_gt_30d"] = backlog_cells(
-        grid, r.service, r.times["opened_at"], r.times["resolved_at"])
+        grid, r.service, r.times["opened_at"], r.times["left_at"])
     return out
 
 
@@ -191,7 +194,8 @@ def kpi_table(tickets: pd.DataFrame, changes: pd.DataFrame, surveys: pd.DataFram
     """
     _, end = period_bounds(period, params.reporting.timezone)
     services = [s.id for s in params.services]
-    t = ticket_measures(known_tickets(tickets, params, period, TICKET_INPUTS), params)
+    t = ticket_measures(with_ends(known_tickets(tickets, params, period, TICKET_INPUTS),
+                                  without_end(tickets)), params)
     c = as_of_view(changes, end, born="actual_end", later=())
     s = as_of_view(surveys, end, born="answered_at", later=())
     score = s["score"].to_numpy(dtype=float, na_value=np.nan)

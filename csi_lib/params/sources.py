@@ -165,10 +165,12 @@ class EventLog(Frozen):
 
 
 class ServiceNowOptions(Frozen):
-    """Columns that order the rows of an audit export (defaults: the standard names)."""
+    """Columns that order the rows of an audit export (defaults: the standard names), and
+    whether a closed ticket without a resolved time takes its closed time (flagged)."""
 
     mod_count: str | None = None
     updated_at: str | None = None
+    closed_as_resolved: bool = True
 
 
 class Source(ExportFile):

@@ -22,6 +22,7 @@ LABELS = {
     "closed_before_resolved": "Closed before resolved (kept)",
     "over_a_year": "Open or resolved over a year",
     "outliers": "Resolution-time outliers (kept)",
+    "resolved_from_closed": "Closed time taken as resolution time (kept)",
     "after_period_end": "Events after the period end",
 }
 _LIFECYCLE_LABELS = {
