@@ -19,6 +19,7 @@ from csi_lib.ingest import Ingested
 from csi_lib.kpis import active_in_table, as_of_view, no_tickets_text, period_bounds
 from csi_lib.params import Params, Service, load_params
 from csi_lib.periods import quarter_label
+from csi_lib.quality import exclusion_note, exclusion_table
 
 __all__ = [
     "Baseline",
@@ -216,6 +217,9 @@ def _no_tickets(ctx: Baseline) -> bool:
 
 
 def show_summary(ctx: Baseline) -> None:
+    note = exclusion_note(exclusion_table(ctx.tables, ctx.params), ctx.service.id)
+    if note:
+        display.show_markdown(note)
     if _no_tickets(ctx):
         return
     display.show_markdown(summary_text(ctx))

@@ -95,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--fresh-kernels", action="store_true",
                      help="start a new kernel for every notebook instead of one warm kernel "
                           "per worker (slower; for diagnosing state leaks)")
+    run.add_argument("--accept-exclusions", action="store_true",
+                     help="report even when an ingest rule excludes more than "
+                          "quality.max_excluded_share of a service's rows (the reports "
+                          "then say so on their first page)")
     run.add_argument("--dry-run", action="store_true",
                      help="print the plan (what would run and what is unchanged) and stop")
 
@@ -107,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--period", help="quarter the data must cover and whose "
                                         "questionnaires to read, as YYYYQn "
                                         "(default: reporting.period in the params file)")
+    check.add_argument("--accept-exclusions", action="store_true",
+                       help="pass even when an ingest rule excludes more than "
+                            "quality.max_excluded_share of a service's rows")
 
     verify = sub.add_parser("verify", help="check a published period against its manifest",
                             description="Recompute every output's hash and compare it with "
@@ -199,7 +206,7 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"  skipped   {cp.client}/{spec.name}: {reason}")
     if args.dry_run:
         return EXIT_OK
-    _require_reportable(plans, args.outputs)
+    _require_reportable(plans, args.outputs, accept_exclusions=args.accept_exclusions)
     if args.scheduler:
         try:
             import distributed  # noqa: F401 - only to say how to install it
@@ -233,7 +240,7 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK if all(s.ok for s in summaries) else EXIT_FAILED
 
 
-def _require_reportable(plans: Sequence, outputs: Path) -> None:
+def _require_reportable(plans: Sequence, outputs: Path, *, accept_exclusions: bool) -> None:
     """Stop before any report runs when a client's data cannot be reported (exit 2)."""
     from csi_lib.data import load_tables
     from csi_lib.quality import require_reportable
@@ -242,7 +249,8 @@ def _require_reportable(plans: Sequence, outputs: Path) -> None:
         for cp in plans:
             if not cp.up_to_date:
                 require_reportable(load_tables(cp.params, outputs), cp.params,
-                                   cp.params.period(cp.label))
+                                   cp.params.period(cp.label),
+                                   accept_exclusions=accept_exclusions)
     except CsiError:
         for cp in plans:
             cp.release()
@@ -265,20 +273,33 @@ def _verify(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from csi_lib.data import load_tables
     from csi_lib.params import check_file_name, load_params
-    from csi_lib.quality import require_reportable
+    from csi_lib.quality import over_limit, require_reportable
+    from csi_lib.quality.exclusions import ACCEPT_FLAG, OUT_OF_SCOPE
     from csi_lib.reports import NOTEBOOKS
 
     params = load_params(_params_file(args))
     check_file_name(params)
     tables = load_tables(params, args.outputs)
-    if args.period or params.reporting.period:
-        require_reportable(tables, params, params.period(args.period))
+    quarter = (params.period(args.period) if args.period or params.reporting.period
+               else None)
+    exclusions = require_reportable(tables, params, quarter,
+                                    accept_exclusions=args.accept_exclusions)
+    scope = exclusions.loc[exclusions["scope"] == OUT_OF_SCOPE, "rows"].sum()
     print(f"{params.client.id}: params valid; {len(tables.tickets):,} tickets, "
           f"{len(tables.changes):,} changes, {len(tables.surveys):,} survey answers kept; "
-          f"{len(tables.excluded):,} rows excluded")
-    if not tables.issues.empty:
-        print(tables.issues[["table", "column", "rule", "action", "rows", "examples"]]
-              .to_string(index=False))
+          f"{len(tables.excluded) - scope:,} rows excluded, {scope:,} out of scope "
+          "(matching no service)")
+    for _, hit in tables.issues.iterrows():
+        print(f"{hit['table']}, column {hit['column']}: {hit['rule']}: {hit['action']} "
+              f"{hit['rows']:,} row(s) (e.g. lines {hit['examples']})\n    fix: "
+              f"{hit['fix'] or 'none needed'}")
+    for _, row in exclusions.loc[exclusions["scope"] == OUT_OF_SCOPE].iterrows():
+        print(f"out of scope: {row['rows']:,} {row['table']} row(s) {row['rule']} "
+              "(counted, not held against quality.max_excluded_share)")
+    accepted = over_limit(exclusions)
+    if not accepted.empty:
+        print(f"accepted ({ACCEPT_FLAG}): {len(accepted)} exclusion(s) over "
+              f"quality.max_excluded_share; the reports say so on their first page")
     period = args.period or params.reporting.period
     for spec in NOTEBOOKS.values():
         if spec.skip_reason(params) or not spec.check:

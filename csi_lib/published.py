@@ -13,10 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from csi_lib import gaps, maturity, prioritise
-from csi_lib.data import load_kpis
+from csi_lib.data import load_kpis, load_tables
 from csi_lib.display import write_csv
 from csi_lib.params import load_params
 from csi_lib.periods import period_sort_key, quarter_label
+from csi_lib.quality import exclusion_table
 
 __all__ = ["latest_revision", "tables_folder", "write_tables"]
 
@@ -31,12 +32,15 @@ def latest_revision(client_dir: Path, label: str) -> Path | None:
 def write_tables(params_file: str | Path, period: str | None, outputs: str | Path,
                  folder: str | Path) -> Path:
     """Write into ``folder`` what the reports would publish for the pack: ``kpis.csv``,
+    ``exclusions.csv``,
     each service's ``gaps.csv`` and ``triggers.csv``, and the prioritisation's and
     maturity assessment's tables where those reports apply to the client."""
     params = load_params(params_file)
     quarter = params.period(period)
     folder = Path(folder)
-    write_csv(load_kpis(params, quarter, outputs), folder / "kpis.csv")
+    tables = load_tables(params, outputs)
+    write_csv(load_kpis(params, quarter, outputs, tables), folder / "kpis.csv")
+    write_csv(exclusion_table(tables, params), folder / "exclusions.csv")
     for svc in params.services:
         gaps.write_triggers(gaps.prepare(params_file, period, svc.id, outputs), folder / svc.id)
     if params.prioritisation.register_file is not None:

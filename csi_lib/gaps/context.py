@@ -7,13 +7,13 @@ Both read the KPI table as known at the quarter's end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from csi_lib.data import load_kpis
+from csi_lib.data import load_kpis, load_tables
 from csi_lib.display import write_csv
 from csi_lib.gaps.analysis import forecast_table, gap_table, quarter_history, watermelon
 from csi_lib.gaps.targets import directional_kpis, validate_targets
@@ -21,6 +21,7 @@ from csi_lib.gaps.triggers import known_at, triggers
 from csi_lib.kpis.spc import ControlChart, control_charts
 from csi_lib.params import load_params
 from csi_lib.periods import quarter_label
+from csi_lib.quality import exclusion_table
 
 if TYPE_CHECKING:
     from csi_lib.params import Params, Service
@@ -42,6 +43,8 @@ class GapContext:
     triggers: pd.DataFrame = field(repr=False)    # the service's raised reviews
     forecasts: pd.DataFrame = field(repr=False)
     watermelon: pd.DataFrame = field(repr=False)  # every service
+    # quality.exclusion_table of the client; None when built without the ingested tables
+    exclusions: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -97,8 +100,10 @@ def prepare(params_file: str | Path, period: str | None, service: str,
     params.service(service)
     # The KPI table of the quarter is cached: every notebook of the client reads the
     # same figures without computing them again.
-    kpis = load_kpis(params, quarter, outputs)
-    return build(params, kpis, quarter, service)
+    tables = load_tables(params, outputs)
+    kpis = load_kpis(params, quarter, outputs, tables)
+    return replace(build(params, kpis, quarter, service),
+                   exclusions=exclusion_table(tables, params))
 
 
 def client_triggers(params_file: str | Path, period: str | None,

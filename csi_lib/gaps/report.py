@@ -27,6 +27,7 @@ from csi_lib.gaps.triggers import period_name
 from csi_lib.kpis import active_in_table, no_tickets_text
 from csi_lib.kpis.spc import RUN_LENGTH, TREND_LENGTH, X_FACTOR
 from csi_lib.kpis.trend import SIGNIFICANCE
+from csi_lib.quality import exclusion_note
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -72,6 +73,10 @@ def _no_tickets(ctx: GapContext) -> bool:
 
 
 def show_summary(ctx: GapContext) -> None:
+    if ctx.exclusions is not None:
+        note = exclusion_note(ctx.exclusions, ctx.service.id)
+        if note:
+            display.show_markdown(note)
     if _no_tickets(ctx):
         return
     display.show_markdown(summary_text(ctx))

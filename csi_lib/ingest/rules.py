@@ -16,7 +16,9 @@ import pandas as pd
 __all__ = ["ACTIONS", "EXCLUDED_COLUMNS", "ISSUE_COLUMNS", "Rules", "issue", "issues_frame"]
 
 ISSUE_COLUMNS = ["table", "file", "column", "rule", "action", "rows", "examples", "fix"]
-EXCLUDED_COLUMNS = ["table", "source_row", "record_id", "rule"]
+# ``service``: the service the row would have counted in, where ingest could work it out
+# (missing for a row matching no service, which is out of scope rather than lost).
+EXCLUDED_COLUMNS = ["table", "source_row", "record_id", "service", "rule"]
 # excluded: the record is left out of the canonical table (listed in `excluded`);
 # flagged: kept, with a correction or caveat; folded: several export rows make one
 # record (audit and event logs); skipped: the row is not a record of this table.
@@ -78,6 +80,8 @@ class Rules:
             "table": self.table,
             "source_row": self.lines[bad].to_numpy(dtype="int64"),
             "record_id": frame.loc[bad, id_column].astype("string").to_numpy(),
+            "service": (frame.loc[bad, "service"].astype("string").to_numpy()
+                        if "service" in frame else pd.NA),
             "rule": self.reason[bad].to_numpy(),
         }, columns=EXCLUDED_COLUMNS)
         return frame.loc[~bad].reset_index(drop=True), excluded, issues_frame(self.issues)

@@ -29,6 +29,7 @@ from csi_lib.pack.tables import PackTables, read_tables
 from csi_lib.params import load_params
 from csi_lib.periods import quarter_label
 from csi_lib.plots import show_figure
+from csi_lib.quality import exclusion_note
 
 if TYPE_CHECKING:
     from csi_lib.params import Params
@@ -84,6 +85,10 @@ def show_title(ctx: Pack) -> None:
 
 def show_scorecard(ctx: Pack) -> None:
     """Page 1: the heat map of services by headline KPIs, and what it leaves out."""
+    if ctx.tables.exclusions is not None:
+        note = exclusion_note(ctx.tables.exclusions)
+        if note:
+            display.show_markdown(note)
     status = service_status(ctx.card)
     alt = (f"Scorecard heat map of {len(status)} services by {ctx.card['kpi'].nunique()} "
            "headline KPIs: " + "; ".join(

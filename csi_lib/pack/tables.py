@@ -41,11 +41,13 @@ BENEFIT_COLUMNS = ("initiative", "title", "service", "kpi", "delivered", "expect
                    "after", "change", "change_low", "change_high", "net_of_estate", "verdict",
                    "review_due")
 REQUIRED_COLUMNS["benefits.csv"] = BENEFIT_COLUMNS
+REQUIRED_COLUMNS["exclusions.csv"] = ("table", "service", "scope", "rule", "rows", "base",
+                                      "share", "limit", "over_limit")
 # The report that publishes each table, for the messages that send a reader to it.
 PUBLISHER = {"kpis.csv": "the runner", "gaps.csv": "gap_analysis",
              "triggers.csv": "gap_analysis", "plan.csv": "prioritisation",
              "capacity.csv": "prioritisation", "maturity.csv": "maturity",
-             "benefits.csv": "benefits"}
+             "benefits.csv": "benefits", "exclusions.csv": "the runner"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,7 @@ class PackTables:
     benefits: pd.DataFrame | None      # None: no benefit review in this run
     services: tuple[str, ...]          # ids of the services the pack covers
     missing_services: tuple[str, ...]  # services of the params without a gap analysis here
+    exclusions: pd.DataFrame | None = None  # exclusions.csv (the runner); None: not published
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -117,4 +120,5 @@ def read_tables(folder: str | Path, params: Params) -> PackTables:
         triggers=pd.concat(triggers, ignore_index=True) if triggers else empty,
         plan=_optional(folder, "plan.csv"), capacity=_optional(folder, "capacity.csv"),
         maturity=_optional(folder, "maturity.csv"), benefits=_optional(folder, "benefits.csv"),
-        services=tuple(have), missing_services=tuple(lacking))
+        services=tuple(have), missing_services=tuple(lacking),
+        exclusions=_optional(folder, "exclusions.csv"))

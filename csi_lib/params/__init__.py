@@ -12,6 +12,7 @@ from csi_lib.params.gaps import GapSettings
 from csi_lib.params.maturity import MaturitySettings
 from csi_lib.params.model import (
     Params,
+    QualitySettings,
     Service,
     check_file_name,
     error_message,
@@ -44,6 +45,7 @@ __all__ = [
     "MaturitySettings",
     "Params",
     "PrioritySettings",
+    "QualitySettings",
     "Service",
     "Source",
     "Sources",

@@ -25,7 +25,7 @@ from csi_lib.params.sources import Sources
 from csi_lib.periods import parse_quarter
 from csi_lib.sla import BusinessHours
 
-__all__ = ["Params", "Service", "check_file_name", "error_message", "load_params",
+__all__ = ["Params", "QualitySettings", "Service", "check_file_name", "error_message", "load_params",
            "params_path"]
 
 
@@ -122,6 +122,14 @@ class SlaPolicy(Frozen):
         return None if self.calendar == "24x7" else self.calendar
 
 
+class QualitySettings(Frozen):
+    """The `quality:` section: how many rows a rule may exclude before a run stops."""
+
+    # Share of a service's (or the client's) rows of one table that one ingest rule may
+    # exclude before `csi check` and `csi run` stop (exit 2) unless --accept-exclusions.
+    max_excluded_share: float = Field(0.05, ge=0, le=1)
+
+
 class Params(Frozen):
     """A client's validated parameters."""
 
@@ -136,6 +144,7 @@ class Params(Frozen):
     prioritisation: PrioritySettings = PrioritySettings()
     maturity: MaturitySettings = MaturitySettings()
     benefits: BenefitSettings = BenefitSettings()
+    quality: QualitySettings = QualitySettings()
     source_file: Path | None = None
 
     @field_validator("services")

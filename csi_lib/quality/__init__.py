@@ -17,16 +17,26 @@ from csi_lib.quality.checks import (
     rating,
     score,
 )
+from csi_lib.quality.exclusions import (
+    EXCLUSION_COLUMNS,
+    exclusion_note,
+    exclusion_table,
+    over_limit,
+)
 from csi_lib.quality.gate import require_reportable
 from csi_lib.quality.sections import check_summary, client_note, kpi_basis, show_quality
 
 __all__ = [
     "ALL",
+    "EXCLUSION_COLUMNS",
     "QUALITY_COLUMNS",
     "SCORE_METHOD",
     "check_summary",
     "client_note",
+    "exclusion_note",
+    "exclusion_table",
     "kpi_basis",
+    "over_limit",
     "quality_table",
     "rating",
     "require_reportable",

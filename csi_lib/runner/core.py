@@ -323,15 +323,20 @@ def _prepare_work(cp: ClientPlan) -> list[JobResult]:
 
 # Tables of the whole period, written before any job runs: reports that read other
 # reports' outputs (the pack) read them too.
-SHARED_TABLES = ("kpis.csv", "data_quality.csv")
+# ``exclusions.csv``: rows excluded at ingest per rule, table and service, with those
+# over quality.max_excluded_share (accepted, or the run would have stopped) marked.
+SHARED_TABLES = ("kpis.csv", "data_quality.csv", "exclusions.csv")
 
 
 def _write_shared_tables(cp: ClientPlan, tables: Ingested, kpis: pd.DataFrame) -> None:
-    from csi_lib.quality import quality_table
+    from csi_lib.display import write_csv
+    from csi_lib.quality import exclusion_table, quality_table
 
     quarter = cp.params.period(cp.label)
     kpis.to_csv(cp.work / "kpis.csv", index=False)
     quality_table(tables, cp.params, quarter).to_csv(cp.work / "data_quality.csv", index=False)
+    # Rules and fixes quote export labels: written so a spreadsheet runs none as a formula.
+    write_csv(exclusion_table(tables, cp.params), cp.work / "exclusions.csv")
 
 
 def _finish(cp: ClientPlan, summary: RunSummary, started: dt.datetime,
