@@ -313,3 +313,28 @@ def test_client_note_when_nothing_was_excluded(params: Params) -> None:
     table = quality.quality_table(ingested(tickets(FOUR)), params, "2026Q3")
     note = quality.client_note(table, quality.score(table))
     assert note.startswith("Client-wide, no ticket row of 4 was excluded at ingest.")
+
+
+def test_an_excluded_row_counts_against_the_service_ingest_attributed_it_to(
+        params: Params) -> None:
+    # Two of net's rows were excluded with no kept twin: before services were recorded
+    # on excluded rows they counted client-wide only, and net still read as good.
+    ex = excluded([("N8", "resolved before opened"), ("N9", "not a date in the expected format")])
+    ex = ex.assign(service=pd.Series(["net", "net"], dtype="string"))
+    table = quality.quality_table(ingested(tickets(FOUR), ex), params, "2026Q3")
+    assert (cell(table, "net", "impossible_order"), cell(table, "net", "impossible_order",
+                                                          "base")) == (1, 6)
+    assert cell(table, "net", "excluded_other") == 1
+    assert cell(table, "net", "impossible_order", "points_lost") == pytest.approx(15.0)
+    assert cell(table, "mail", "impossible_order") == 0
+
+
+def test_closed_time_taken_as_resolution_is_shown_not_penalised(params: Params) -> None:
+    t = tickets(FOUR).assign(resolved_from_closed=[True, False, False, False])
+    table = quality.quality_table(ingested(t), params, "2026Q3")
+    assert (cell(table, "net", "resolved_from_closed"),
+            cell(table, "net", "resolved_from_closed", "base")) == (1, 4)
+    assert cell(table, "net", "resolved_from_closed", "severity") == "info"
+    assert cell(table, "net", "resolved_from_closed", "points_lost") == 0
+    summary = quality.check_summary(table, "net").set_index("Check")
+    assert summary.loc["Closed time taken as resolution time (kept)", "Rows"] == "1"

@@ -8,9 +8,10 @@ the KPIs can be trusted (DESIGN.md: nothing silently lost).
 
 Scope: the kept tickets opened before the period end, the rows a report for
 the period can see (the quarter and its history); excluded rows carry no
-trusted dates, so they count over the whole export. They count in a service's
-rows when their record id is a kept ticket of that service (a duplicate's kept
-twin); otherwise only in the client-wide row.
+trusted dates, so they count over the whole export. They count in the service
+ingest attributed them to (the service their row matched) or, failing that, in
+the service of a kept ticket with their id (a duplicate's kept twin); rows
+matching no service count only in the client-wide row.
 
 Checks (``check`` ids; the ``family`` groups them):
 
@@ -282,10 +283,13 @@ def quality_table(tables: Ingested, params: Params, period: pd.Period | str) -> 
         rows.extend(_row(s, check, family, description, hits[s], bases[s], weight)
                     for s in every)
 
-    # Excluded ticket rows, traced to a service through a kept ticket with their id.
+    # Excluded ticket rows count in the service ingest worked out for them, else in the
+    # service of a kept ticket with their id (a duplicate's kept twin).
     ex = excluded.loc[excluded["table"] == "tickets"]
     owner = tickets.drop_duplicates("ticket_id").set_index("ticket_id")["service"]
     ex_service = ex["record_id"].map(owner).astype("string")
+    if "service" in ex:
+        ex_service = ex["service"].astype("string").fillna(ex_service)
     ex_total = _counts(pd.Series(True, index=ex.index), ex_service, services)
     kept_total = _counts(pd.Series(True, index=scope.index), scope["service"], services)
     for check, flag in _exclusion_flags(ex).items():

@@ -121,6 +121,6 @@ def client_note(table: pd.DataFrame, scores: pd.Series) -> str:
     reasons = [f"{n:,} {words}" for n, words in parts if n]
     listed = reasons[0] if len(reasons) == 1 else ", ".join(reasons[:-1]) + " and " + reasons[-1]
     return (f"Client-wide, {excluded:,} of {base:,} ticket rows ({_pct(excluded / base)}) were "
-            f"excluded at ingest: {listed}. Only rows whose id is a kept ticket can be traced "
-            "to a service; the others count in the client-wide score, "
+            f"excluded at ingest: {listed}. Each counts in its service's score where its service "
+            "is known; rows matching no service count in the client-wide score only, "
             f"{total:.1f} ({rating(total)}).")
