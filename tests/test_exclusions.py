@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import PARAMS_YAML, TICKETS_CSV, write_yaml
+from conftest import PARAMS_YAML, ROOT, TICKETS_CSV, write_yaml
 
 from csi_lib.cli import main
 from csi_lib.errors import DataError
@@ -119,3 +119,17 @@ def test_the_pack_reads_the_published_exclusions(tmp_path: Path) -> None:
     exclusion_table(ingest(params), params).to_csv(folder / "exclusions.csv", index=False)
     note = exclusion_note(read_tables(folder, params).exclusions)
     assert "1 of 3 tickets rows (33.3%) of net" in note
+
+
+def test_run_stops_before_any_report_when_exclusions_are_over_the_limit(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _client(tmp_path, BAD_NET + OTHER)
+    out = tmp_path / "out"
+    code = main(["run", "--params", str(path), "--outputs", str(out),
+                 "--notebooks-dir", str(ROOT / "notebooks"), "--notebook", "baseline",
+                 "--jobs", "1"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "service net: 1 of 3 rows (33.3%) excluded for 'resolved before opened'" in err
+    assert "--accept-exclusions" in err
+    assert not (out / "tiny" / "2026Q3").exists()  # nothing published
