@@ -17,7 +17,7 @@ from csi_lib.data import load_kpis, load_tables
 from csi_lib.display import write_csv
 from csi_lib.params import load_params
 from csi_lib.periods import period_sort_key, quarter_label
-from csi_lib.quality import exclusion_table
+from csi_lib.quality import exclusion_table, publishable
 
 __all__ = ["latest_revision", "tables_folder", "write_tables"]
 
@@ -40,7 +40,7 @@ def write_tables(params_file: str | Path, period: str | None, outputs: str | Pat
     folder = Path(folder)
     tables = load_tables(params, outputs)
     write_csv(load_kpis(params, quarter, outputs, tables), folder / "kpis.csv")
-    write_csv(exclusion_table(tables, params), folder / "exclusions.csv")
+    write_csv(publishable(exclusion_table(tables, params)), folder / "exclusions.csv")
     for svc in params.services:
         gaps.write_triggers(gaps.prepare(params_file, period, svc.id, outputs), folder / svc.id)
     if params.prioritisation.register_file is not None:

@@ -13,7 +13,13 @@ from csi_lib.errors import DataError
 from csi_lib.ingest import ingest
 from csi_lib.pack.tables import read_tables
 from csi_lib.params import load_params
-from csi_lib.quality import exclusion_note, exclusion_table, over_limit, require_reportable
+from csi_lib.quality import (
+    exclusion_note,
+    exclusion_table,
+    over_limit,
+    publishable,
+    require_reportable,
+)
 
 # net keeps T1, T2 and loses T5 (resolved before opened): 1 of 3 rows, over 5%.
 # Six tickets of a group no service matches are out of scope, not lost.
@@ -133,3 +139,10 @@ def test_run_stops_before_any_report_when_exclusions_are_over_the_limit(
     assert "service net: 1 of 3 rows (33.3%) excluded for 'resolved before opened'" in err
     assert "--accept-exclusions" in err
     assert not (out / "tiny" / "2026Q3").exists()  # nothing published
+
+
+def test_the_published_table_names_each_export_by_its_file_name(tmp_path: Path) -> None:
+    params = load_params(_client(tmp_path, BAD_NET))
+    table = exclusion_table(ingest(params), params)
+    assert set(table["file"]) == {str(tmp_path / "tickets.csv")}
+    assert set(publishable(table)["file"]) == {"tickets.csv"}

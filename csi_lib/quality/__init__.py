@@ -22,6 +22,7 @@ from csi_lib.quality.exclusions import (
     exclusion_note,
     exclusion_table,
     over_limit,
+    publishable,
 )
 from csi_lib.quality.gate import require_reportable
 from csi_lib.quality.sections import check_summary, client_note, kpi_basis, show_quality
@@ -37,6 +38,7 @@ __all__ = [
     "exclusion_table",
     "kpi_basis",
     "over_limit",
+    "publishable",
     "quality_table",
     "rating",
     "require_reportable",

@@ -16,6 +16,8 @@ never held against the limit. So are survey answers to such tickets.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 import pandas as pd
 
 from csi_lib.errors import DataError
@@ -23,7 +25,7 @@ from csi_lib.ingest import Ingested
 from csi_lib.params import Params
 
 __all__ = ["ACCEPT_FLAG", "EXCLUSION_COLUMNS", "OUT_OF_SCOPE", "exclusion_note",
-           "exclusion_table", "over_limit", "require_exclusions_within_limit"]
+           "exclusion_table", "over_limit", "publishable", "require_exclusions_within_limit"]
 
 EXCLUSION_COLUMNS = ["table", "service", "scope", "rule", "rows", "base", "share", "limit",
                      "over_limit", "file", "column", "examples", "fix"]
@@ -110,6 +112,13 @@ def exclusion_table(tables: Ingested, params: Params) -> pd.DataFrame:
     return frame[EXCLUSION_COLUMNS].astype({
         "rows": "int64", "base": "int64", "share": "float64", "limit": "float64",
         "over_limit": "bool"})
+
+
+def publishable(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as a run publishes it: each export by its file name, not its path on the
+    consultant's machine, so the published table is the same wherever the run ran."""
+    names = table["file"].map(lambda f: PurePath(f).name if isinstance(f, str) else f)
+    return table.assign(file=names)
 
 
 def over_limit(table: pd.DataFrame, service: str | None = None) -> pd.DataFrame:

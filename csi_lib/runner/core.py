@@ -330,13 +330,13 @@ SHARED_TABLES = ("kpis.csv", "data_quality.csv", "exclusions.csv")
 
 def _write_shared_tables(cp: ClientPlan, tables: Ingested, kpis: pd.DataFrame) -> None:
     from csi_lib.display import write_csv
-    from csi_lib.quality import exclusion_table, quality_table
+    from csi_lib.quality import exclusion_table, publishable, quality_table
 
     quarter = cp.params.period(cp.label)
     kpis.to_csv(cp.work / "kpis.csv", index=False)
     quality_table(tables, cp.params, quarter).to_csv(cp.work / "data_quality.csv", index=False)
     # Rules and fixes quote export labels: written so a spreadsheet runs none as a formula.
-    write_csv(exclusion_table(tables, cp.params), cp.work / "exclusions.csv")
+    write_csv(publishable(exclusion_table(tables, cp.params)), cp.work / "exclusions.csv")
 
 
 def _finish(cp: ClientPlan, summary: RunSummary, started: dt.datetime,
