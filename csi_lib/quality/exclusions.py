@@ -39,6 +39,15 @@ EXAMPLES = 5
 _TABLES = ("tickets", "changes", "surveys")
 
 
+def _pct(share: float) -> str:
+    """A share as a percentage, with the digits a small one needs (0.023%, not 0.0%)."""
+    return f"{share * 100:.2g}%" if 0 < share < 0.001 else f"{share:.1%}"
+
+
+def _limit(limit: float) -> str:
+    return f"{limit * 100:g}%"
+
+
 def _examples(lines: pd.Series) -> str:
     return ", ".join(str(n) for n in sorted(lines.astype("int64"))[:EXAMPLES])
 
@@ -136,7 +145,7 @@ def _line(row: pd.Series) -> str:
     where = f"{row['file']}, column {row['column']}" if pd.notna(row["file"]) else "ingest"
     fix = row["fix"] if pd.notna(row["fix"]) and row["fix"] else "correct these rows"
     return (f"- {row['table']}, {who}: {row['rows']:,} of {row['base']:,} rows "
-            f"({row['share']:.1%}) excluded for {row['rule']!r} ({where}; rows "
+            f"({_pct(row['share'])}) excluded for {row['rule']!r} ({where}; rows "
             f"{row['examples']}). Fix: {fix}")
 
 
@@ -152,7 +161,7 @@ def require_exclusions_within_limit(tables: Ingested, params: Params, *,
         return table
     limit = params.quality.max_excluded_share
     raise DataError(
-        f"ingest excluded more than {limit:.0%} of a service's or the client's rows for one "
+        f"ingest excluded more than {_limit(limit)} of a service's or the client's rows for one "
         f"rule (quality.max_excluded_share in {params.source_file}):\n"
         + "\n".join(_line(row) for _, row in over.iterrows())
         + f"\nFix the export or the params as each line says; or raise "
@@ -167,10 +176,10 @@ def exclusion_note(table: pd.DataFrame, service: str | None = None) -> str:
     if over.empty:
         return ""
     parts = [f"{row['rows']:,} of {row['base']:,} {row['table']} rows "
-             f"({row['share']:.1%}) "
+             f"({_pct(row['share'])}) "
              f"{'client-wide' if row['service'] == ALL else 'of ' + str(row['service'])} "
              f"for \u201c{row['rule']}\u201d" for _, row in over.iterrows()]
     limit = float(over["limit"].iloc[0])
-    return (f"**Exclusions over the {limit:.0%} limit were accepted for this run** "
+    return (f"**Exclusions over the {_limit(limit)} limit were accepted for this run** "
             f"({ACCEPT_FLAG}): {'; '.join(parts)}. The KPIs leave these rows out; read "
             "them with that in mind (see the data-quality section).")
