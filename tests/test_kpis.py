@@ -589,7 +589,8 @@ def test_monthly_cells_split_the_quarter() -> None:
 # --- tickets lacking a field only some KPIs need (issue 15, case 2) -------------------------
 
 PARTIAL = """\
-ticket_id,record_type,service,priority,opened_at,responded_at,resolved_at,closed_at,state,reassignment_count,reopen_count
+ticket_id,record_type,service,priority,opened_at,responded_at,resolved_at,closed_at,state,\
+reassignment_count,reopen_count
 A1,incident,net,P1,2026-07-01T09:00Z,,2026-07-01T10:00Z,2026-07-02T10:00Z,closed,0,0
 A2,incident,net,P2,2026-07-01T09:00Z,,,2026-08-15T00:00Z,closed,1,1
 A3,incident,net,P2,2026-07-01T09:00Z,,,,closed,0,0

@@ -19,7 +19,8 @@ from csi_lib.ingest.rules import issue
 from csi_lib.ingest.times import parse_times
 from csi_lib.params import Source
 
-__all__ = ["CHANGE_DEFAULTS", "CLOSED_AS_RESOLVED", "PLACEHOLDERS", "TICKET_DEFAULTS", "adapt", "priority_label"]
+__all__ = ["CHANGE_DEFAULTS", "CLOSED_AS_RESOLVED", "PLACEHOLDERS", "TICKET_DEFAULTS", "adapt",
+           "priority_label"]
 
 # Canonical column -> names a ServiceNow export uses for it, field name first.
 TICKET_DEFAULTS: dict[str, tuple[str, ...]] = {

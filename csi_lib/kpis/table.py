@@ -50,8 +50,8 @@ TABLE_COLUMNS = KPI_COLUMNS + CI_COLUMNS
 # Ticket columns any KPI reads; the rest of a wide export is not copied.
 TICKET_INPUTS = (
     "ticket_id", "record_type", "service", "priority", "opened_at", "responded_at",
-    "resolved_at", "closed_at", "state", "category", "cmdb_ci", "channel", "assignment_group", "tier",
-    "reassignment_count", "reopen_count", "caller", "knowledge",
+    "resolved_at", "closed_at", "state", "category", "cmdb_ci", "channel", "assignment_group",
+    "tier", "reassignment_count", "reopen_count", "caller", "knowledge",
 )
 # Share KPIs of tickets: KPI id -> (event the ticket is counted at, flag column).
 # ``finished_at`` is the resolution time, else the closure time: a closed ticket

@@ -25,8 +25,8 @@ from csi_lib.params.sources import Sources
 from csi_lib.periods import parse_quarter
 from csi_lib.sla import BusinessHours
 
-__all__ = ["Params", "QualitySettings", "Service", "check_file_name", "error_message", "load_params",
-           "params_path"]
+__all__ = ["Params", "QualitySettings", "Service", "check_file_name", "error_message",
+           "load_params", "params_path"]
 
 
 class Client(Frozen):
