@@ -14,12 +14,14 @@ from csi_lib.ingest import ingest
 from csi_lib.pack.tables import read_tables
 from csi_lib.params import load_params
 from csi_lib.quality import (
+    excluded_rows,
     exclusion_note,
     exclusion_table,
     over_limit,
     publishable,
     require_reportable,
 )
+from csi_lib.runner.core import _excluded_words
 
 # net keeps T1, T2 and loses T5 (resolved before opened): 1 of 3 rows, over 5%.
 # Six tickets of a group no service matches are out of scope, not lost.
@@ -73,6 +75,14 @@ def test_out_of_scope_rows_alone_never_trip_the_limit(tmp_path: Path) -> None:
     table = require_reportable(ingest(params), params, params.period())
     assert over_limit(table).empty
     assert table["rows"].tolist() == [6]
+
+
+def test_the_run_line_counts_lost_rows_apart_from_out_of_scope_ones(tmp_path: Path) -> None:
+    tables = ingest(load_params(_client(tmp_path, BAD_NET + OTHER)))
+    assert excluded_rows(tables.excluded) == (1, 6)
+    assert _excluded_words(tables) == ("1 export rows excluded at ingest, 6 out of scope "
+                                       "(matching no service reported on)")
+    assert excluded_rows(tables.excluded.iloc[:0]) == (0, 0)
 
 
 def test_the_limit_is_a_validated_param(tmp_path: Path) -> None:

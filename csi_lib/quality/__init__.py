@@ -19,6 +19,7 @@ from csi_lib.quality.checks import (
 )
 from csi_lib.quality.exclusions import (
     EXCLUSION_COLUMNS,
+    excluded_rows,
     exclusion_note,
     exclusion_table,
     over_limit,
@@ -34,6 +35,7 @@ __all__ = [
     "SCORE_METHOD",
     "check_summary",
     "client_note",
+    "excluded_rows",
     "exclusion_note",
     "exclusion_table",
     "kpi_basis",

@@ -24,8 +24,17 @@ from csi_lib.errors import DataError
 from csi_lib.ingest import Ingested
 from csi_lib.params import Params
 
-__all__ = ["ACCEPT_FLAG", "EXCLUSION_COLUMNS", "OUT_OF_SCOPE", "exclusion_note",
-           "exclusion_table", "over_limit", "publishable", "require_exclusions_within_limit"]
+__all__ = [
+    "ACCEPT_FLAG",
+    "EXCLUSION_COLUMNS",
+    "OUT_OF_SCOPE",
+    "excluded_rows",
+    "exclusion_note",
+    "exclusion_table",
+    "over_limit",
+    "publishable",
+    "require_exclusions_within_limit",
+]
 
 EXCLUSION_COLUMNS = ["table", "service", "scope", "rule", "rows", "base", "share", "limit",
                      "over_limit", "file", "column", "examples", "fix"]
@@ -60,6 +69,13 @@ def _out_of_scope(excluded: pd.DataFrame) -> pd.Series:
     answers = (rule.eq(NO_TICKET_RULE).fillna(False) & excluded["table"].eq("surveys")
                & excluded["record_id"].isin(set(outside.dropna())))
     return (nosvc | answers).astype(bool)
+
+
+def excluded_rows(excluded: pd.DataFrame) -> tuple[int, int]:
+    """(rows excluded from the services reported on, rows out of scope) of ingest's
+    ``excluded`` table: only the first are lost to the reports."""
+    outside = int(_out_of_scope(excluded).sum()) if len(excluded) else 0
+    return len(excluded) - outside, outside
 
 
 def _kept(tables: Ingested, table: str) -> pd.Series:

@@ -328,6 +328,17 @@ def _prepare_work(cp: ClientPlan) -> list[JobResult]:
 SHARED_TABLES = ("kpis.csv", "data_quality.csv", "exclusions.csv")
 
 
+def _excluded_words(tables: Ingested) -> str:
+    """The run's line on rows left out at ingest: lost ones apart from out-of-scope ones."""
+    from csi_lib.quality import excluded_rows
+
+    lost, outside = excluded_rows(tables.excluded)
+    words = f"{lost:,} export rows excluded at ingest"
+    if outside:
+        words += f", {outside:,} out of scope (matching no service reported on)"
+    return words
+
+
 def _write_shared_tables(cp: ClientPlan, tables: Ingested, kpis: pd.DataFrame) -> None:
     from csi_lib.display import write_csv
     from csi_lib.quality import exclusion_table, publishable, quality_table
@@ -464,7 +475,7 @@ def run_clients(plans: Sequence[ClientPlan], *, options: RunOptions = RunOptions
                 for _ in summary.results:
                     progress.finished(True, reused=True)
                 log(f"{cp.client} {cp.label}: {len(todo)} to run, {len(cp.jobs) - len(todo)} "
-                    f"unchanged; {len(tables.excluded):,} export rows excluded at ingest")
+                    f"unchanged; {_excluded_words(tables)}")
                 remaining[cp.client] = len(todo)
                 gates[cp.client] = Gate(todo, summary.results, shared=SHARED_TABLES)
                 for job in gates[cp.client].ready():
