@@ -171,6 +171,13 @@ _SECTIONS: dict[str, list[Kpi]] = {
              "tickets responded",
              "Share of tickets first responded to in the period within the response target "
              "for their priority; tickets with no recorded response are not counted.", "wilson"),
+        _kpi("sla_met_source", "SLA met, as recorded by the source tool", "share", "higher",
+             "outcome", "lagging", "tickets resolved with the tool's verdict",
+             "Share of tickets resolved in the period that the source tool itself records as "
+             "within their SLA (ServiceNow made_sla, a Jira SLA field), where the export "
+             "records that verdict. The kit's Resolution SLA met recomputes the verdict from "
+             "the timestamps and the params' targets; the baseline's data-quality section "
+             "compares the two, ticket by ticket.", "wilson"),
         _kpi("breach_overrun_p50_h", "Breach overrun, median", "hours", "lower", "experience",
              "lagging", "breached tickets",
              "For tickets resolved in the period after their resolution target, the median of "

@@ -23,12 +23,12 @@ ADDED_IDS = [
     "resolved_per_opened", "breach_overrun_p50_h", "breach_overrun_p90_h", "response_median_h",
     "response_p90_h", "backlog_age_gt_30d", "escalation_rate", "repeat_incident_rate",
     "knowledge_use_rate", "self_service_share", "csat_satisfied", "emergency_change_share",
-    "change_incident_rate",
+    "change_incident_rate", "sla_met_source",
 ]
 # KPIs that rest on an input not every export has: their method must say so.
 OPTIONAL_INPUT = ["response_median_h", "response_p90_h", "escalation_rate",
                   "repeat_incident_rate", "knowledge_use_rate", "self_service_share",
-                  "emergency_change_share", "change_incident_rate"]
+                  "emergency_change_share", "change_incident_rate", "sla_met_source"]
 
 
 def test_every_skeleton_kpi_is_kept_and_the_new_ones_are_added() -> None:
@@ -153,7 +153,7 @@ def test_sections_hold_every_kpi_once_in_catalogue_order() -> None:
     sections = catalogue.sections()
     flat = [k for ids in sections.values() for k in ids]
     assert flat == catalogue.ids()
-    assert sections["Service levels"] == ["sla_resolution", "sla_response",
+    assert sections["Service levels"] == ["sla_resolution", "sla_response", "sla_met_source",
                                           "breach_overrun_p50_h", "breach_overrun_p90_h"]
     assert all(CATALOGUE[k].section == name for name, ids in sections.items() for k in ids)
 

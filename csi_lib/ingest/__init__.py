@@ -37,7 +37,7 @@ __all__ = ["ADAPTERS", "ADAPTER_VERSION", "Ingested", "adapter", "ingest", "pseu
 
 # Bump when a change to this package can change the canonical tables, so that
 # cached tables from an older version are not reused.
-ADAPTER_VERSION = "adapters-4"
+ADAPTER_VERSION = "adapters-5"
 
 # Adapter name (Source.adapter) -> function reading one source as one canonical table.
 ADAPTERS: dict[str, Callable[[Source, str, str], Adapted]] = {

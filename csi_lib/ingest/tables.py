@@ -30,6 +30,7 @@ __all__ = [
     "empty_changes",
     "empty_surveys",
     "pseudonymise",
+    "sla_verdict",
     "surveys_table",
     "tickets_table",
 ]
@@ -46,6 +47,17 @@ TIME_COLUMNS = {
 }
 COUNT_COLUMNS = {"tickets": ("reassignment_count", "reopen_count"), "surveys": ("score",)}
 NO_SERVICE_FIX = "add the value to a service's `match` list in the params file"
+# The source tool's own SLA verdict (``made_sla``), in the words exports use for it.
+SLA_MET_WORDS = frozenset({"true", "yes", "y", "1", "met", "achieved", "ok"})
+SLA_BREACHED_WORDS = frozenset({"false", "no", "n", "0", "breached", "failed", "missed"})
+
+
+def sla_verdict(values: pd.Series) -> pd.Series:
+    """The source tool's SLA verdict as "true" / "false"; missing where it says neither."""
+    word = values.astype("string").str.strip().str.lower()
+    verdict = pd.Series(pd.NA, index=values.index, dtype="string")
+    return verdict.mask(word.isin(SLA_MET_WORDS), "true").mask(
+        word.isin(SLA_BREACHED_WORDS), "false")
 
 
 def pseudonymise(values: pd.Series, key: bytes) -> pd.Series:
@@ -159,6 +171,15 @@ def tickets_table(adapted: Adapted, params: Params, key: bytes | None
         rules.hit(frame[col] < 0, col, "negative count", "correct these cells")
     rules.hit(frame["service"].isna(), params.services[0].match_field, "matches no service",
               NO_SERVICE_FIX)
+    if "made_sla" in frame:
+        # Flagged, not excluded: only the source tool's SLA KPI needs the verdict.
+        verdict = sla_verdict(frame["made_sla"])
+        said = frame["made_sla"].astype("string").str.strip().fillna("").ne("")
+        rules.hit(said & verdict.isna(), "made_sla", "SLA verdict neither met nor breached",
+                  "map the export's words under sources.tickets.values.made_sla (e.g. "
+                  "'Within SLA': 'true'); the source tool's SLA KPI leaves these tickets out",
+                  flag=True)
+        frame = frame.assign(made_sla=verdict)
     # A label that is no priority is kept as unknown, so the table holds P1..P5 or nothing.
     frame = frame.assign(priority=frame["priority"].mask(unmapped))
     tickets, excluded, issues = rules.split(_pseudonymised(frame, source, key), "ticket_id")

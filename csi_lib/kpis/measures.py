@@ -28,6 +28,7 @@ __all__ = [
     "knowledge_used",
     "repeats",
     "self_service",
+    "source_verdict",
     "ticket_measures",
 ]
 
@@ -171,8 +172,9 @@ def ticket_measures(tickets: pd.DataFrame, params: Params) -> pd.DataFrame:
     Adds ``resolution_h``, ``response_h`` (wall-clock hours), ``met_resolution``,
     ``met_response`` (1.0 / 0.0 / NaN), ``overrun_h`` (SLA-clock hours past the
     resolution target, breaches only), ``reopened``, ``reassigned``,
-    ``first_contact`` and the flags ``escalated``, ``repeat``, ``self_service`` and
-    ``knowledge_used`` (NaN where the export does not tell).
+    ``first_contact`` and the flags ``escalated``, ``repeat``, ``self_service``,
+    ``knowledge_used`` and ``met_source`` (the source tool's own SLA verdict,
+    ``made_sla``) (NaN where the export does not tell).
     """
     targets = params.sla.targets
     res_target = _per_priority(tickets["priority"], {p: t.resolution for p, t in targets.items()})
@@ -207,4 +209,12 @@ def ticket_measures(tickets: pd.DataFrame, params: Params) -> pd.DataFrame:
         self_service=self_service(tickets["channel"]) if "channel" in tickets else _nan(index),
         knowledge_used=knowledge_used(tickets["knowledge"]) if "knowledge" in tickets
         else _nan(index),
+        met_source=source_verdict(tickets["made_sla"]) if "made_sla" in tickets
+        else _nan(index),
     )
+
+
+def source_verdict(made_sla: pd.Series) -> np.ndarray:
+    """The source tool's SLA verdict (ingest's "true" / "false") as 1.0 / 0.0, NaN unknown."""
+    return made_sla.astype("string").map({"true": 1.0, "false": 0.0}).to_numpy(
+        dtype=float, na_value=np.nan)

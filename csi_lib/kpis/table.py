@@ -51,7 +51,7 @@ TABLE_COLUMNS = KPI_COLUMNS + CI_COLUMNS
 TICKET_INPUTS = (
     "ticket_id", "record_type", "service", "priority", "opened_at", "responded_at",
     "resolved_at", "closed_at", "state", "category", "cmdb_ci", "channel", "assignment_group",
-    "tier", "reassignment_count", "reopen_count", "caller", "knowledge",
+    "tier", "reassignment_count", "reopen_count", "caller", "knowledge", "made_sla",
 )
 # Share KPIs of tickets: KPI id -> (event the ticket is counted at, flag column).
 # ``finished_at`` is the resolution time, else the closure time: a closed ticket
@@ -60,6 +60,7 @@ TICKET_INPUTS = (
 TICKET_SHARES = {
     "sla_resolution": ("resolved_at", "met_resolution"),
     "sla_response": ("responded_at", "met_response"),
+    "sla_met_source": ("resolved_at", "met_source"),
     "reopen_rate": ("finished_at", "reopened"),
     "reassignment_rate": ("finished_at", "reassigned"),
     "escalation_rate": ("finished_at", "escalated"),

@@ -27,6 +27,7 @@ from csi_lib.quality.exclusions import (
 )
 from csi_lib.quality.gate import require_reportable
 from csi_lib.quality.sections import check_summary, client_note, kpi_basis, show_quality
+from csi_lib.quality.source_sla import compare_source_sla, show_source_sla
 
 __all__ = [
     "ALL",
@@ -35,6 +36,7 @@ __all__ = [
     "SCORE_METHOD",
     "check_summary",
     "client_note",
+    "compare_source_sla",
     "excluded_rows",
     "exclusion_note",
     "exclusion_table",
@@ -46,4 +48,5 @@ __all__ = [
     "require_reportable",
     "score",
     "show_quality",
+    "show_source_sla",
 ]
