@@ -83,21 +83,23 @@ def _sources(params: Params) -> list:
 
 
 def ensure_demo_exports(params: Params) -> None:
-    """Write the demo client's exports if params ask for generated data and they are absent."""
+    """Write the demo client's exports if params ask for generated data and they are absent,
+    or were written by another version of the generator or with other demo settings."""
     if params.demo is None:
         return
-    paths = [src.path for src in _sources(params)]
-    if all(p.is_file() for p in paths):
-        return
-    from csi_lib.demo import write_demo_exports  # only the demo client needs the generator
+    # only the demo client needs the generator
+    from csi_lib.demo import demo_exports_current, write_demo_exports
 
+    paths = [src.path for src in _sources(params)]
     folders = {p.parent for p in paths}
     if len(folders) != 1:
         raise DataError("demo exports must share one folder: check sources paths in the params")
-    written = write_demo_exports(
-        folders.pop(), seed=params.demo.seed, first_month=params.demo.first_month,
-        last_month=params.demo.last_month, timezone=params.reporting.timezone,
-    )
+    folder = folders.pop()
+    settings = {"seed": params.demo.seed, "first_month": params.demo.first_month,
+                "last_month": params.demo.last_month, "timezone": params.reporting.timezone}
+    if all(p.is_file() for p in paths) and demo_exports_current(folder, **settings):
+        return
+    written = write_demo_exports(folder, **settings)
     missing = [p for p in paths if p not in {Path(w).resolve() for w in written.values()}]
     if missing:
         raise DataError(f"the demo generator did not write {missing}: fix the demo params paths")

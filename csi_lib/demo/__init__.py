@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from csi_lib.demo.effects import EFFECTS, Effect
 from csi_lib.demo.services import SCRIPT_SUBCATEGORY
-from csi_lib.demo.write import write_demo_exports
+from csi_lib.demo.write import GENERATOR_VERSION, demo_exports_current, write_demo_exports
 
-__all__ = ["EFFECTS", "SCRIPT_SUBCATEGORY", "Effect", "write_demo_exports"]
+__all__ = ["EFFECTS", "GENERATOR_VERSION", "SCRIPT_SUBCATEGORY", "Effect",
+           "demo_exports_current", "write_demo_exports"]

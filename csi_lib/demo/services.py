@@ -12,7 +12,7 @@ from csi_lib.demo.clock import DAY, HOUR, Timeline, trend_strength
 TICKET_COLUMNS = [
     "Number", "Type", "Opened", "First response", "Resolved", "Closed", "State",
     "Priority", "Category", "Subcategory", "Contact type", "Assignment group",
-    "Reassignment count", "Reopen count", "Caller",
+    "Reassignment count", "Reopen count", "Made SLA", "Caller",
 ]  # fmt: skip
 CHANGE_COLUMNS = [
     "Number", "Type", "Assignment group", "Planned start", "Planned end", "Actual end",

@@ -221,6 +221,11 @@ def simulate_tickets(rng: np.random.Generator, tl: Timeline, tz: str) -> dict[st
     return {k: v[keep] for k, v in cols.items()}
 
 
+# The source tool's resolution targets, P1..P4, in seconds: the params' (4 h, 8 h, 3 d,
+# 5 d), except P2, whose target the tool was never updated from (12 h).
+TOOL_TARGETS_S = np.array([4, 12, 72, 120], dtype=np.int64) * 3600
+
+
 def ticket_frame(
     rng: np.random.Generator, tl: Timeline, tz: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, list[str]]]:
@@ -255,6 +260,12 @@ def ticket_frame(
         ),
     ).astype(object)
 
+    # The source tool's own verdict (made_sla) on a 24x7 clock, as the demo's params, to
+    # the resolution or, still open, to the export; but the tool still holds the old P2
+    # target: the baseline's comparison finds the P2 tickets resolved within 8-12 hours.
+    until = np.where(done, c["resolved"], e)
+    made_sla = np.where(until - c["opened"] <= TOOL_TARGETS_S[c["prio"]], "true", "false")
+
     opened_s = format_local(c["opened"], np.zeros(n, dtype=bool), tz)
     frame = pd.DataFrame(
         {
@@ -272,6 +283,7 @@ def ticket_frame(
             "Assignment group": c["group"],
             "Reassignment count": c["reassign"].astype(np.int64),
             "Reopen count": c["reopen"].astype(np.int64),
+            "Made SLA": made_sla,
             "Caller": c["caller"],
         }
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -61,4 +62,29 @@ def write_demo_exports(
     for name, frame in tables.items():
         paths[name] = out / f"{name}.csv"
         write_csv(frame, paths[name])
+    # Written last: present only once every export is.
+    _stamp(out).write_text(_stamp_text(seed, first_month, last_month, timezone),
+                           encoding="utf-8")
     return paths
+
+
+# Bump when the generator writes other exports for the same arguments (a new column,
+# another draw), so exports an older kit wrote are written again.
+GENERATOR_VERSION = "demo-2"
+
+
+def _stamp(out: Path) -> Path:
+    return out / ".generator"
+
+
+def _stamp_text(seed: int, first_month: str, last_month: str, timezone: str) -> str:
+    return json.dumps({"version": GENERATOR_VERSION, "seed": seed, "first_month": first_month,
+                       "last_month": last_month, "timezone": timezone}, sort_keys=True)
+
+
+def demo_exports_current(out_dir: Path, *, seed: int, first_month: str, last_month: str,
+                         timezone: str = "Europe/London") -> bool:
+    """Whether ``out_dir`` holds exports this generator wrote with these arguments."""
+    stamp = _stamp(Path(out_dir))
+    return stamp.is_file() and stamp.read_text(encoding="utf-8") == _stamp_text(
+        seed, first_month, last_month, timezone)

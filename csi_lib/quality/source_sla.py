@@ -87,7 +87,8 @@ def disagreement_reason(tool: pd.Series, kit: pd.Series, ratio: pd.Series,
     if n == 0:
         return "none: the two verdicts agree on every ticket both judge"
     if n < MIN_DISAGREEMENTS:
-        return f"not named: {n} disagreement{'s' if n > 1 else ''} are too few to show a pattern"
+        few = "1 disagreement is" if n == 1 else f"{n} disagreements are"
+        return f"not named: {few} too few to show a pattern"
     by_priority = _priority_reason(disagree, priority.astype("string").fillna("none"))
     if by_priority:
         return by_priority
