@@ -273,7 +273,7 @@ def _verify(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from csi_lib.data import load_tables
     from csi_lib.params import check_file_name, load_params
-    from csi_lib.quality import over_limit, require_reportable
+    from csi_lib.quality import excluded_rows, over_limit, require_reportable
     from csi_lib.quality.exclusions import ACCEPT_FLAG, OUT_OF_SCOPE
     from csi_lib.reports import NOTEBOOKS
 
@@ -284,11 +284,10 @@ def _check(args: argparse.Namespace) -> int:
                else None)
     exclusions = require_reportable(tables, params, quarter,
                                     accept_exclusions=args.accept_exclusions)
-    scope = exclusions.loc[exclusions["scope"] == OUT_OF_SCOPE, "rows"].sum()
+    lost, scope = excluded_rows(tables.excluded)
     print(f"{params.client.id}: params valid; {len(tables.tickets):,} tickets, "
           f"{len(tables.changes):,} changes, {len(tables.surveys):,} survey answers kept; "
-          f"{len(tables.excluded) - scope:,} rows excluded, {scope:,} out of scope "
-          "(matching no service)")
+          f"{lost:,} rows excluded, {scope:,} out of scope (matching no service)")
     for _, hit in tables.issues.iterrows():
         print(f"{hit['table']}, column {hit['column']}: {hit['rule']}: {hit['action']} "
               f"{hit['rows']:,} row(s) (e.g. lines {hit['examples']})\n    fix: "

@@ -15,6 +15,7 @@ import pandas as pd
 from csi_lib.ingest.adapter import Adapted, read_mapped, value_maps
 from csi_lib.ingest.reader import header
 from csi_lib.ingest.rules import issue
+from csi_lib.ingest.tables import sla_verdict
 from csi_lib.params import Source
 
 __all__ = ["PRIORITIES", "RECORD_TYPES", "SURVEY_DEFAULTS", "TICKET_DEFAULTS", "adapt",
@@ -58,19 +59,16 @@ RECORD_TYPES = {"incident": "incident", "[system] incident": "incident",
                 "[system] service request with approvals": "request",
                 "request": "request", "it help": "request", "get it help": "request"}
 DURATION = r"-?\s*(?:\d+\s*(?:w|d|h|m|min|mo|yr)\s*)+|-?\s*\d+:\d{2}"
-MET = {"true", "yes", "met", "achieved", "ok"}
-BREACHED = {"false", "no", "breached", "failed", "missed"}
 
 
 def sla_met(values: pd.Series) -> pd.Series:
     """An SLA field as "true"/"false": a remaining time is met unless negative ("-2h 30m");
-    words such as met/breached and true/false are read as such; the rest is missing."""
+    words such as met/breached and true/false are read as such (``sla_verdict``); the rest
+    is missing."""
     text = values.str.strip()
-    lower = text.str.lower()
     duration = text.str.fullmatch(DURATION).fillna(False).astype(bool)
-    met = pd.Series(pd.NA, index=values.index, dtype="string")
-    met = met.mask(duration, (~text.str.startswith("-")).map({True: "true", False: "false"}))
-    return met.mask(lower.isin(MET), "true").mask(lower.isin(BREACHED), "false")
+    remaining = (~text.str.startswith("-")).map({True: "true", False: "false"})
+    return sla_verdict(values).mask(duration, remaining)
 
 
 def rating(values: pd.Series) -> pd.Series:

@@ -27,6 +27,7 @@ __all__ = [
     "group_tier",
     "knowledge_used",
     "repeats",
+    "resolution_clock",
     "self_service",
     "source_verdict",
     "ticket_measures",
@@ -166,6 +167,19 @@ def _per_priority(priority: pd.Series, targets: dict[str, pd.Timedelta | None]) 
     return pd.Series(table[codes], index=priority.index)
 
 
+def resolution_clock(tickets: pd.DataFrame, params: Params) -> tuple[pd.Series, pd.Series]:
+    """(opened-to-resolved time on the SLA clock, the priority's resolution target) per
+    ticket; NaT where either is unknown.
+
+    SLA clocks run on the policy's calendar (business hours, holidays); the reported
+    durations stay wall-clock, which is what users waited.
+    """
+    target = _per_priority(tickets["priority"],
+                           {p: t.resolution for p, t in params.sla.targets.items()})
+    clock = sla.elapsed(tickets["opened_at"], tickets["resolved_at"], params.sla.business_hours)
+    return clock, target
+
+
 def ticket_measures(tickets: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Per-ticket durations (hours), SLA outcomes and KPI flags used by several KPIs.
 
@@ -177,15 +191,12 @@ def ticket_measures(tickets: pd.DataFrame, params: Params) -> pd.DataFrame:
     ``made_sla``) (NaN where the export does not tell).
     """
     targets = params.sla.targets
-    res_target = _per_priority(tickets["priority"], {p: t.resolution for p, t in targets.items()})
+    res_clock, res_target = resolution_clock(tickets, params)
     resp_target = _per_priority(tickets["priority"], {p: t.response for p, t in targets.items()})
     res = tickets["resolved_at"] - tickets["opened_at"]
     resp = tickets["responded_at"] - tickets["opened_at"]
-    # SLA clocks run on the policy's calendar (business hours, holidays); the
-    # reported durations stay wall-clock, which is what users waited.
-    calendar = params.sla.business_hours
-    res_clock = sla.elapsed(tickets["opened_at"], tickets["resolved_at"], calendar)
-    resp_clock = sla.elapsed(tickets["opened_at"], tickets["responded_at"], calendar)
+    resp_clock = sla.elapsed(tickets["opened_at"], tickets["responded_at"],
+                             params.sla.business_hours)
     # A ticket without a priority that has a target (flagged at ingest) has no SLA
     # outcome: it leaves the SLA KPIs only, and their count shows it.
     met_resolution = (res_clock <= res_target).astype(float).where(

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from csi_lib import display, sla
+from csi_lib import display
 from csi_lib.ingest import Ingested
 from csi_lib.kpis import period_bounds
+from csi_lib.kpis.measures import resolution_clock, source_verdict
 from csi_lib.params import Params
 from csi_lib.periods import quarter_label
-from csi_lib.sla.compliance import agreement
+from csi_lib.sla.compliance import agreement, compliance
 
 __all__ = ["NEAR_TARGET", "SourceSla", "compare_source_sla", "disagreement_reason",
            "show_source_sla"]
@@ -142,16 +143,15 @@ def compare_source_sla(tickets: pd.DataFrame, params: Params, start: pd.Timestam
     if "made_sla" not in tickets:
         return None
     done = tickets.loc[(tickets["resolved_at"] >= start) & (tickets["resolved_at"] < end)]
-    tool = done["made_sla"].astype("string").map({"true": True, "false": False})
+    tool = pd.Series(source_verdict(done["made_sla"]), index=done.index).astype("boolean")
     if tool.notna().sum() == 0:
         return None
-    targets = {p: t.resolution for p, t in params.sla.targets.items()}
-    target = pd.to_timedelta(done["priority"].astype("string").map(targets).astype(object))
-    clock = sla.elapsed(done["opened_at"], done["resolved_at"], params.sla.business_hours)
-    kit = (clock <= target).astype("boolean").mask(clock.isna() | target.isna())
+    # The kit's verdict as its Resolution SLA met KPI computes it.
+    clock, target = resolution_clock(done, params)
+    kit = compliance(clock, target)
     priority = done["priority"].astype("string").fillna("none")
-    overall = agreement(tool.astype("boolean"), kit).iloc[0]
-    by_priority = agreement(tool.astype("boolean"), kit, by=priority.rename("priority"))
+    overall = agreement(tool, kit).iloc[0]
+    by_priority = agreement(tool, kit, by=priority.rename("priority"))
     both = tool.notna() & kit.notna()
     reason = disagreement_reason(tool[both], kit[both].astype(bool),
                                  (clock / target)[both], priority[both])
