@@ -15,7 +15,7 @@ from conftest import PARAMS_YAML, ROOT, write_yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csi_lib import gaps, plots
+from csi_lib import catalogue, gaps, plots
 from csi_lib.data import load_tables
 from csi_lib.errors import ParamsError
 from csi_lib.gaps.charts import gap_figure, xmr_figure
@@ -555,11 +555,46 @@ def test_charts_draw_every_kpi_and_mark_signals(demo: Demo) -> None:
     ctx = gaps.build(params, _kpis(demo, "2026Q3"), params.period("2026Q3"), "network")
     charts = list(ctx.charts.values())[:4]
     fig = xmr_figure(charts)
-    assert len(fig.axes) == 8                                    # X and mR per KPI
-    gids = {line.get_gid() for ax in fig.axes for line in ax.get_lines()}
-    assert {"values", "moving_range", "centre", "UCL", OUTSIDE} <= gids
+    (ax,) = fig.axes                                 # one canvas for every panel
+    lines = {line.get_gid(): line for line in ax.get_lines()}
+    collections = {c.get_gid(): c for c in ax.collections}
+    # Every KPI's title, and each of its monthly values once as a marker.
+    titles = " ".join(t.get_text().replace("\n", " ") for t in ax.texts)
+    for chart in charts:
+        assert catalogue.get(chart.kpi).label in titles
+    values = np.asarray(lines["values"].get_ydata(), dtype=float)
+    assert (~np.isnan(values)).sum() == sum(c.points["value"].notna().sum() for c in charts)
+    # A centre line per chart with limits, a dashed line per limit it has.
+    limits = [c.limits for c in charts if c.limits is not None]
+    assert len(collections["centre"].get_segments()) == len(limits)
+    assert len(collections["limits"].get_segments()) == sum(
+        (lim.ucl is not None) + (lim.lcl is not None) for lim in limits)
+    # Rings on exactly the points that the "outside limits" signals cover.
+    ringed = sum(len({i for s in c.signals.loc[c.signals["rule"] == OUTSIDE].itertuples()
+                      for i in range(list(c.points["period"].astype(str)).index(s.start),
+                                     list(c.points["period"].astype(str)).index(s.end) + 1)
+                      if pd.notna(c.points["value"].iloc[i])}) for c in charts)
+    assert ringed > 0
+    assert (~np.isnan(np.asarray(lines[OUTSIDE].get_ydata(), dtype=float))).sum() == ringed
     bars = gap_figure(ctx.gaps, params.gaps.tolerance, ctx.label)
     assert len(bars.axes[0].patches) >= ctx.gaps["target"].notna().sum()
+
+
+def test_a_control_chart_puts_each_value_at_its_height_on_the_tick_scale(demo: Demo) -> None:
+    """A value read off the chart against its tick labels is the KPI's value."""
+    params = demo[0]
+    ctx = gaps.build(params, _kpis(demo, "2026Q3"), params.period("2026Q3"), "network")
+    chart = ctx.charts["resolution_median_h"]
+    fig = xmr_figure([chart])
+    (ax,) = fig.axes
+    ticks = [(t.get_position()[1], float(t.get_text().removesuffix(" h").replace(",", "")))
+             for t in ax.texts if t.get_text().endswith(" h") and t.get_ha() == "right"]
+    assert len(ticks) >= 2
+    (y0, v0), (y1, v1) = ticks[0], ticks[-1]
+    ys = np.asarray(ax.get_lines()[0].get_ydata(), dtype=float)
+    ys = ys[~np.isnan(ys)]
+    read = v0 + (ys - y0) / (y1 - y0) * (v1 - v0)
+    np.testing.assert_allclose(read, chart.points["value"].dropna().to_numpy(), rtol=1e-9)
 
 
 def test_the_client_wide_watermelon_table_is_computed_once_per_content(
@@ -612,12 +647,12 @@ def test_charts_fit_inside_the_png_they_are_shown_as(demo: Demo) -> None:
         box = fig.get_tightbbox()
         assert -pad <= box.x0 and box.x1 <= w + pad
         assert -pad <= box.y0 and box.y1 <= h + pad
-        # Titles never run into the chart of the next column or row.
-        axes = [ax.get_window_extent() for ax in fig.axes]
-        for ax in fig.axes:
-            if ax.get_title(loc="left"):
-                title = ax._left_title.get_window_extent()
-                assert not any(title.overlaps(other) for other in axes), ax.get_title(loc="left")
+        # No text runs into another (titles, subtitles, tick labels of every panel).
+        texts = [t for ax in fig.axes for t in ax.texts if t.get_text()]
+        boxes = [t.get_window_extent() for t in texts]
+        for i, box in enumerate(boxes):
+            for j in range(i + 1, len(boxes)):
+                assert not box.overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
 
 
 def test_a_client_with_almost_no_history_still_gets_a_report(tiny: Path, tmp_path: Path,

@@ -45,13 +45,19 @@ SLA_KPIS = ("sla_resolution", "sla_response")
 _RANGE = {"share": (0.0, 1.0), "score": (1.0, 5.0), "hours": (0.0, None), "count": (0.0, None)}
 
 
-def _monthly(kpis: pd.DataFrame, service: str, kpi_id: str, period: pd.Period) -> pd.Series:
-    """The last TREND_MONTHS monthly values up to the quarter's end, by period label."""
+def _monthly(kpis: pd.DataFrame, service: str, period: pd.Period) -> dict[str, pd.Series]:
+    """Each KPI's last TREND_MONTHS monthly values up to the quarter's end, by period
+    label (the service's rows are picked once, not once per KPI)."""
     rows = known_at(kpis, period)
-    rows = rows.loc[(rows["freq"] == "M") & (rows["service"] == service)
-                    & (rows["kpi"] == kpi_id)].sort_values("period_start").tail(TREND_MONTHS)
-    return pd.Series(rows["value"].to_numpy(dtype="float64"),
-                     index=pd.Index(rows["period"].astype(str)))
+    rows = rows.loc[(rows["freq"] == "M") & (rows["service"] == service)]
+    rows = rows.sort_values("period_start", kind="stable")
+    return {str(k): pd.Series(g["value"].to_numpy(dtype="float64"),
+                              index=pd.Index(g["period"].astype(str))).tail(TREND_MONTHS)
+            for k, g in rows.groupby(rows["kpi"].astype(str), sort=False)}
+
+
+def _series(monthly: dict[str, pd.Series], kpi_id: str) -> pd.Series:
+    return monthly.get(kpi_id, pd.Series([], dtype="float64", index=pd.Index([], dtype=object)))
 
 
 def _fit(series: pd.Series) -> Fit | None:
@@ -80,6 +86,7 @@ def gap_table(kpis: pd.DataFrame, params: Params, period: pd.Period,
     targets = target_table(params)
     targets = targets.loc[targets["service"] == service].set_index(
         targets.loc[targets["service"] == service, "kpi"].astype(str))
+    monthly = _monthly(kpis, service, period)
     rows = []
     for kpi_id in directional_kpis():
         kpi = catalogue.get(kpi_id)
@@ -88,7 +95,7 @@ def gap_table(kpis: pd.DataFrame, params: Params, period: pd.Period,
         sign = 1.0 if kpi.direction == "higher" else -1.0
         gap = value - target
         rel = gap / abs(target) if target else np.nan
-        series = _monthly(kpis, service, kpi_id, period)
+        series = _series(monthly, kpi_id)
         fit = _fit(series)
         trend = "too little data"
         if fit is not None:
@@ -140,10 +147,11 @@ def forecast_table(kpis: pd.DataFrame, params: Params, period: pd.Period,
     targets = target_table(params)
     targets = targets.loc[targets["service"] == service]
     target_of = dict(zip(targets["kpi"].astype(str), targets["target"], strict=True))
+    monthly = _monthly(kpis, service, period)
     rows = []
     for kpi_id in directional_kpis():
         kpi = catalogue.get(kpi_id)
-        series = _monthly(kpis, service, kpi_id, period)
+        series = _series(monthly, kpi_id)
         target = float(target_of[kpi_id])
         fit = _fit(series)
         row: dict[str, object] = {

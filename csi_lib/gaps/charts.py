@@ -12,11 +12,10 @@ from collections.abc import Sequence
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from csi_lib import catalogue
 from csi_lib.kpis.spc import OUTSIDE, SHIFT, TREND, ControlChart
@@ -25,11 +24,13 @@ from csi_lib.plots import (
     THEME,
     _figure,
     _fmt_value,
-    _period_axis,
+    _text_in,
     _themed,
     _title,
     _widest,
+    _wrap,
 )
+from csi_lib.plots.panels import GRID, Canvas, Panel
 
 __all__ = ["RAG_COLOURS", "gap_figure", "xmr_figure"]
 
@@ -101,186 +102,187 @@ def gap_figure(gaps: pd.DataFrame, tolerance: float, label: str) -> Figure:
 
 
 # ---------------------------------------------------------------- XmR charts
+#
+# Small multiples on one canvas (csi_lib.plots.panels): every KPI's individuals
+# chart in a grid of three, all on one time axis, laid out by hand in inches.
 
 
-def _value_axis(ax: Axes, unit: str) -> None:
-    ax.yaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
+_XMR_COLS = 3
+_XMR_PLOT = 0.95        # height of a panel's plot area
+_XMR_TICKS = 0.2        # month labels under it
+_XMR_ROW_GAP = 0.14
+_XMR_GUTTER = 0.16      # white between a panel and the next column's tick labels
+_XMR_EDGE = 0.04        # white at the figure's edges
+_XMR_LEGEND = 0.4       # two rows of legend entries
+_TICK_PAD = 0.04        # between tick labels and the plot area
+_PAD = 0.07             # share of a panel's value range left free above and below
+
+
+def _value_text(unit: str, v: float, step: float) -> str:
+    """A value-axis tick label in the KPI's unit, as precise as the ticks' ``step``."""
     if unit == "share":
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=0))
-    elif unit == "hours":
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g} h"))
-    elif unit == "count":
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
-    else:
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.1f}"))
+        decimals = next(d for d in range(4) if abs(round(step * 100, d) - step * 100) < 1e-9
+                        or d == 3)
+        return f"{v * 100:.{decimals}f}%"
+    if unit == "hours":
+        return f"{v:,g} h"
+    if unit == "count":
+        return f"{v:,.0f}"
+    return f"{v:.1f}"
 
 
-def _limit_label(ax: Axes, y: float, text: str) -> None:
-    ax.annotate(text, xy=(1, y), xycoords=("axes fraction", "data"), xytext=(3, 0),
-                textcoords="offset points", va="center", ha="left", fontsize=THEME.note_pt - 0.5,
-                color=THEME.muted)
-
-
-def _band(ax: Axes, starts: pd.DatetimeIndex, mask: np.ndarray, colour: str) -> None:
-    if mask.any():
-        inside = starts[mask]
-        half = pd.Timedelta(days=15)
-        ax.axvspan(inside[0] - half, inside[-1] + half, color=colour, lw=0, zorder=0)
-
-
-def _draw_chart(top: Axes, bottom: Axes, chart: ControlChart) -> tuple[str, str]:
-    """Draw one KPI's charts; returns its title and subtitle, set once the layout is known."""
-    kpi = catalogue.get(chart.kpi)
-    pts, lim = chart.points, chart.limits
-    starts = pd.DatetimeIndex(pts["period_start"])
+def _subtitle(chart: ControlChart, unit: str) -> str:
+    lim = chart.limits
     if lim is None:
-        sub = chart.note
+        return chart.note
+    if lim.lcl is not None and lim.ucl is not None:
+        limits = f"limits {_fmt_value(unit, lim.lcl)} – {_fmt_value(unit, lim.ucl)}"
+    elif lim.lcl is not None:
+        limits = f"lower limit {_fmt_value(unit, lim.lcl)}"
+    elif lim.ucl is not None:
+        limits = f"upper limit {_fmt_value(unit, lim.ucl)}"
     else:
-        if lim.lcl is not None and lim.ucl is not None:
-            limits = f"limits {_fmt_value(kpi.unit, lim.lcl)} – {_fmt_value(kpi.unit, lim.ucl)}"
-        elif lim.lcl is not None:
-            limits = f"lower limit {_fmt_value(kpi.unit, lim.lcl)}"
-        elif lim.ucl is not None:
-            limits = f"upper limit {_fmt_value(kpi.unit, lim.ucl)}"
-        else:
-            limits = "limits beyond the KPI's range"
-        sub = f"centre {_fmt_value(kpi.unit, lim.centre)}, {limits}; {lim.n} baseline months"
-    base = pts["baseline"].to_numpy(dtype=bool)
-    quarter = pts["in_quarter"].to_numpy(dtype=bool)
-    for ax in (top, bottom):
-        _band(ax, starts, base, _BASELINE)
-        _band(ax, starts, quarter, THEME.highlight)
+        limits = "limits beyond the KPI's range"
+    return f"centre {_fmt_value(unit, lim.centre)}, {limits}; {lim.n} baseline months"
+
+
+def _value_range(chart: ControlChart, unit: str) -> tuple[float, float, list[float]]:
+    """The panel's value range and its tick values: the data and the limits, padded."""
+    lim = chart.limits
+    values = chart.points["value"].to_numpy(dtype=float)
+    seen = list(values[~np.isnan(values)])
+    if lim is not None:
+        seen += [v for v in (lim.centre, lim.ucl, lim.lcl) if v is not None]
+    lo, hi = (min(seen), max(seen)) if seen else (0.0, 1.0)
+    span = hi - lo if hi > lo else max(abs(hi), 1.0) * 0.2
+    lo, hi = lo - _PAD * span, hi + _PAD * span
+    if unit in ("share", "hours", "count"):
+        lo = max(lo, 0.0)
+    if unit == "share":
+        hi = min(hi, 1.0 + _PAD * span)
+    ticks = [float(t) for t in MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+             if lo - 1e-12 <= t <= hi + 1e-12]
+    return lo, hi, ticks
+
+
+def _month_ticks(labels: Sequence[str], width_in: float) -> list[int]:
+    """Indices of the months to label: as many as fit without touching, the latest always."""
+    need = max(_text_in(s, THEME.note_pt) for s in labels) + 0.12
+    per_month = width_in / max(len(labels), 1)
+    step = next((s for s in (1, 2, 3, 6, 12, 24) if s * per_month >= need), 24)
+    return list(range(len(labels) - 1, -1, -step))[::-1]
+
+
+def xmr_figure(charts: Sequence[ControlChart]) -> Figure:
+    """The individuals (X) chart of each KPI, three to a row, on one time axis.
+
+    The limits come from the moving ranges (:mod:`csi_lib.kpis.spc`); signals of
+    the run rules ring the points they cover; the light-blue band is the
+    baseline the limits come from and the grey band the quarter under review.
+    """
+    n = len(charts)
+    ncols = min(_XMR_COLS, max(n, 1))
+    nrows = math.ceil(n / ncols)
+    col_w = _FIG_W / ncols
+    months = sorted({(p, s) for c in charts
+                     for p, s in zip(c.points["period"].astype(str), c.points["period_start"],
+                                     strict=True)}, key=lambda m: m[1])
+    at = {p: i for i, (p, _) in enumerate(months)}
+    labels = [f"{pd.Timestamp(s):%b %y}" for _, s in months]
+    kpis = [catalogue.get(c.kpi) for c in charts]
+    ranges = [_value_range(c, k.unit) for c, k in zip(charts, kpis, strict=True)]
+    tick_text = [[_value_text(k.unit, t, r[2][1] - r[2][0] if len(r[2]) > 1 else 1.0)
+                  for t in r[2]] for k, r in zip(kpis, ranges, strict=True)]
+    tick_pt = THEME.note_pt
+    # Each column's plot areas start right of its widest tick labels, so they line up.
+    left = [max((_widest(tick_text[i], tick_pt) for i in range(c, n, ncols)), default=0.0)
+            + _TICK_PAD for c in range(ncols)]
+    plot_w = [col_w - left[c] - _XMR_GUTTER for c in range(ncols)]
+    title_pt, sub_pt = THEME.title_pt - 1.5, THEME.note_pt - 0.5
+    heads, titles = [0.0] * nrows, []
+    for i, (chart, kpi) in enumerate(zip(charts, kpis, strict=True)):
+        r, c = divmod(i, ncols)
+        title = _wrap(kpi.label, col_w - 0.1, title_pt, bold=True)
+        sub = _wrap(_subtitle(chart, kpi.unit), col_w - 0.1, sub_pt)
+        titles.append((title, sub))
+        lines = title.count("\n") + 1, sub.count("\n") + 1 if sub else 0
+        heads[r] = max(heads[r], (lines[0] * 1.2 * title_pt + lines[1] * 1.25 * sub_pt + 8) / 72)
+    row_h = _XMR_PLOT + _XMR_TICKS + _XMR_ROW_GAP
+    height = _XMR_EDGE + sum(heads) + nrows * row_h + _XMR_LEGEND
+    x_ticks = {c: _month_ticks(labels, plot_w[c]) for c in range(ncols)}
+    with _themed():
+        canvas = Canvas(_FIG_W, height)
+        top = height - _XMR_EDGE
+        for i, chart in enumerate(charts):
+            r, c = divmod(i, ncols)
+            head_top = top - sum(heads[:r]) - r * row_h
+            lo, hi, ticks = ranges[i]
+            panel = Panel((c * col_w + left[c], head_top - heads[r] - _XMR_PLOT, plot_w[c],
+                           _XMR_PLOT), (-0.5, len(months) - 0.5), (lo, hi))
+            _draw_panel(canvas, panel, chart, at)
+            title, sub = titles[i]
+            canvas.text(c * col_w + 0.02, head_top, title, ha="left", va="top",
+                        fontsize=title_pt, fontweight="bold", color=THEME.ink,
+                        linespacing=1.2)
+            if sub:   # right under the title; a row's plot areas line up below
+                below = (title.count("\n") + 1) * 1.2 * title_pt / 72 + 0.03
+                canvas.text(c * col_w + 0.02, head_top - below, sub, ha="left", va="top",
+                            fontsize=sub_pt, color=THEME.muted, linespacing=1.25)
+            for t, text in zip(panel.y(ticks), tick_text[i], strict=True):
+                canvas.text(panel.left - _TICK_PAD, t, text, ha="right", va="center",
+                            fontsize=tick_pt, color=THEME.ink)
+            canvas.segments("grid", [((panel.left, t), (panel.right, t))
+                                     for t in panel.y(ticks)], color=GRID, lw=0.6, zorder=1)
+            canvas.segments("frame", [((panel.left, panel.bottom), (panel.right, panel.bottom))],
+                            color=THEME.muted, lw=0.8, zorder=1)
+            for j in x_ticks[c]:
+                canvas.text(float(panel.x([j])[0]), panel.bottom - _TICK_PAD, labels[j],
+                            ha="center", va="top", fontsize=tick_pt, color=THEME.ink)
+        fig = canvas.finish()
+        handles = [Line2D([], [], color=THEME.ink, lw=1, label="centre line"),
+                   Line2D([], [], color=THEME.ink, lw=0.9, ls=(0, (4, 2)),
+                          label="natural process limits")]
+        handles += [Line2D([], [], ls="none", marker=s["marker"], ms=6, mfc="none",
+                           mec=s["color"], mew=1.6, label=s["label"])
+                    for s in reversed(_SIGNAL_STYLE.values())]
+        handles += [Patch(color=_BASELINE, label="baseline for the limits"),
+                    Patch(color=THEME.highlight, label="quarter under review")]
+        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0), ncols=4,
+                   fontsize=THEME.note_pt, handlelength=1.6, columnspacing=1.2,
+                   borderaxespad=0.2)
+        return fig
+
+
+def _draw_panel(canvas: Canvas, panel: Panel, chart: ControlChart, at: dict[str, int]) -> None:
+    """One KPI's individuals chart: bands, limits, values and the signals' rings."""
+    pts, lim = chart.points, chart.limits
+    x = np.array([at[p] for p in pts["period"].astype(str)], dtype=float)
+    for mask, key, colour in ((pts["baseline"].to_numpy(dtype=bool), "baseline", _BASELINE),
+                              (pts["in_quarter"].to_numpy(dtype=bool), "quarter",
+                               THEME.highlight)):
+        if mask.any():
+            x0, x1 = panel.x([x[mask][0] - 0.5, x[mask][-1] + 0.5])
+            canvas.rect(key, x0, panel.bottom, x1, panel.top, color=colour)
     values = pts["value"].to_numpy(dtype=float)
     ok = ~np.isnan(values)
     if not ok.any():
-        top.text(0.5, 0.5, "no data", transform=top.transAxes, ha="center", color=THEME.muted)
-    top.plot(starts[ok], values[ok], marker="o", ms=3.5, lw=1.3, color=THEME.palette[0],
-             zorder=3, gid="values")
-    bottom.plot(starts, pts["moving_range"].to_numpy(dtype=float), marker="o", ms=2.5, lw=1,
-                color=THEME.palette[0], zorder=3, gid="moving_range")
+        canvas.text((panel.left + panel.right) / 2, (panel.bottom + panel.top) / 2, "no data",
+                    ha="center", va="center", color=THEME.muted, fontsize=THEME.note_pt)
+        return
     if lim is not None:
-        top.axhline(lim.centre, color=THEME.ink, lw=1, zorder=2, gid="centre")
-        for value, name in ((lim.ucl, "UCL"), (lim.lcl, "LCL")):
+        canvas.hline("centre", panel, lim.centre, color=THEME.ink, lw=1)
+        for value in (lim.ucl, lim.lcl):
             if value is not None:
-                top.axhline(value, color=THEME.ink, lw=0.9, ls=(0, (4, 2)), zorder=2, gid=name)
-                _limit_label(top, value, name)
-        _limit_label(top, lim.centre, "CL")
-        bottom.axhline(lim.mr_mean, color=THEME.ink, lw=0.8, zorder=2)
-        bottom.axhline(lim.mr_ucl, color=THEME.ink, lw=0.8, ls=(0, (4, 2)), zorder=2)
-        _limit_label(bottom, lim.mr_ucl, "UCL")
+                canvas.hline("limits", panel, value, color=THEME.ink, lw=0.9,
+                             linestyle=(0, (4, 2)))
+    canvas.line("values", panel.x(x[ok]), panel.y(values[ok]), marker="o", ms=3.2, lw=1.2,
+                color=THEME.palette[0])
     by_label = dict(zip(pts["period"].astype(str), range(len(pts)), strict=True))
     for rule, style in _SIGNAL_STYLE.items():
         sig = chart.signals.loc[chart.signals["rule"] == rule]
         idx = sorted({i for s in sig.itertuples()
                       for i in range(by_label[s.start], by_label[s.end] + 1) if ok[i]})
         if idx:
-            top.plot(starts[idx], values[idx], ls="none", marker=style["marker"],
-                     ms=style["ms"], mfc="none", mec=style["color"], mew=1.6, zorder=4,
-                     gid=rule)
-    _value_axis(top, kpi.unit)
-    _value_axis(bottom, "count" if kpi.unit == "count" else kpi.unit)
-    bottom.set_ylim(bottom=0)
-    bottom.set_ylabel("moving\nrange", fontsize=THEME.note_pt)
-    top.tick_params(labelbottom=False)
-    return kpi.label, sub
-
-
-def _period_ticks(top: Axes, bottom: Axes, chart: ControlChart, axes_w: float) -> None:
-    starts = pd.DatetimeIndex(chart.points["period_start"])
-    labels = [f"{s:%b %y}" for s in starts]
-    for ax in (top, bottom):
-        _period_axis(ax, starts, labels, "M", axes_w)
-    top.tick_params(labelbottom=False)
-
-
-def _tick_labels_in(ax: Axes) -> float:
-    """Width of the y tick labels ``ax`` will draw, from its locator, formatter and limits."""
-    lo, hi = ax.get_ylim()
-    ticks = [v for v in ax.yaxis.get_major_locator().tick_values(lo, hi)
-             if min(lo, hi) - 1e-9 <= v <= max(lo, hi) + 1e-9]
-    labels = ax.yaxis.get_major_formatter().format_ticks(ticks)
-    return _widest(labels, mpl.rcParams["ytick.labelsize"])
-
-
-# Hand layout of the XmR figure, in inches: constrained layout would cost about as
-# much as drawing the figure, for a grid whose parts all have known sizes.
-_XMR_TOP = 1.15         # individuals chart
-_XMR_GAP = 0.08         # between it and the moving-range chart
-_XMR_MR = 0.55          # moving-range chart
-_XMR_TICKS = 0.28       # month labels under it
-_XMR_ROW_GAP = 0.12
-_XMR_RIGHT = 0.34       # limit labels (UCL, CL, LCL) right of the axes
-_XMR_EDGE = 0.04        # white at the figure's edges
-_XMR_LEGEND = 0.42      # two rows of legend entries
-
-
-def xmr_figure(charts: Sequence[ControlChart]) -> Figure:
-    """Individuals (top) and moving-range (bottom) charts of each KPI, two per row.
-
-    Signals of the run rules ring the points they cover; the light-blue band is
-    the baseline the limits come from and the grey band the quarter under review.
-    """
-    n = len(charts)
-    ncols = 1 if n == 1 else 2
-    nrows = math.ceil(n / ncols)
-    col_w = _FIG_W / ncols
-    with _themed():
-        fig = Figure(figsize=(_FIG_W, 1.0), dpi=THEME.dpi)
-        pairs, titles = [], []
-        for chart in charts:
-            top = fig.add_axes((0, 0, 1, 1))
-            bottom = fig.add_axes((0, 0, 1, 1), sharex=top)
-            pairs.append((top, bottom))
-            titles.append(_draw_chart(top, bottom, chart))
-        # Left margin of each column: its widest y tick labels, and the mR axis label.
-        rc = mpl.rcParams
-        tick_pad = (rc["ytick.major.pad"] + rc["ytick.major.size"] * rc["ytick.left"]) / 72
-        mr_label = (2 * 1.2 * THEME.note_pt + rc["axes.labelpad"]) / 72
-        left = [_XMR_EDGE + tick_pad + 0.04 + max(
-            (max(_tick_labels_in(t), _tick_labels_in(b) + mr_label)
-             for i, (t, b) in enumerate(pairs) if i % ncols == c), default=0.0)
-            for c in range(ncols)]
-        axes_w = [col_w - left[c] - _XMR_RIGHT for c in range(ncols)]
-        # Titles wrap to their column (they may run over the limit labels), then
-        # each row is as tall as its tallest title.
-        heads = [0.0] * nrows
-        for i, ((top, bottom), chart, (title, sub)) in enumerate(
-                zip(pairs, charts, titles, strict=True)):
-            r, c = divmod(i, ncols)
-            _period_ticks(top, bottom, chart, axes_w[c])
-            size = THEME.title_pt - 1
-            _title(top, title, sub, col_w - left[c] - 0.05, size)
-            text_pt = top.title.get_text().count("\n") * 1.2 * size + size
-            heads[r] = max(heads[r], (top.titleOffsetTrans.get_matrix()[1, 2] * 72 / fig.dpi
-                                      + text_pt + 2) / 72)
-        row_h = _XMR_TOP + _XMR_GAP + _XMR_MR + _XMR_TICKS + _XMR_ROW_GAP
-        height = _XMR_EDGE + sum(heads) + nrows * row_h + _XMR_LEGEND
-        fig.set_size_inches(_FIG_W, height)
-        y = height - _XMR_EDGE
-        for r in range(nrows):
-            y -= heads[r]
-            for c in range(ncols):
-                i = r * ncols + c
-                if i >= n:
-                    break
-                top, bottom = pairs[i]
-                x0 = c * col_w + left[c]
-                top.set_position(_frac((x0, y - _XMR_TOP, axes_w[c], _XMR_TOP), height))
-                bottom.set_position(_frac((x0, y - _XMR_TOP - _XMR_GAP - _XMR_MR, axes_w[c],
-                                           _XMR_MR), height))
-            y -= row_h
-        handles = [Line2D([], [], ls="none", marker=s["marker"], ms=6, mfc="none",
-                          mec=s["color"], mew=1.6, label=s["label"])
-                   for s in reversed(_SIGNAL_STYLE.values())]
-        handles += [Patch(color=_BASELINE, label="baseline for the limits"),
-                    Patch(color=THEME.highlight, label="quarter under review")]
-        fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0), ncols=3,
-                   fontsize=THEME.note_pt, handlelength=1.4, columnspacing=1.2,
-                   borderaxespad=0.2)
-        return fig
-
-
-def _frac(box: tuple[float, float, float, float], height: float) -> tuple[float, ...]:
-    """A box in inches (x, y, width, height) as fractions of a figure _FIG_W wide."""
-    x, y, w, h = box
-    return (x / _FIG_W, y / height, w / _FIG_W, h / height)
+            canvas.line(rule, panel.x(x[idx]), panel.y(values[idx]), ls="none",
+                        marker=style["marker"], ms=style["ms"] - 1, mfc="none",
+                        mec=style["color"], mew=1.4, zorder=4)

@@ -48,7 +48,7 @@ __all__ = [
     "show_watermelon",
 ]
 
-CHARTS_PER_FIGURE = 6     # three rows of two: a figure that fits one PDF page
+CHARTS_PER_FIGURE = 12    # four rows of three: a figure that fits one PDF page
 
 
 def _show_figure(fig: Figure) -> None:

@@ -168,8 +168,8 @@ def control_chart(kpis: pd.DataFrame, service: str, kpi_id: str, period: pd.Peri
     })
     base = values[points["baseline"].to_numpy()]
     floor, ceiling = _RANGE[kpi.unit]
-    empty = run_rules(pd.Series([], dtype="float64"), Limits(0, None, None, 0, 0, 0, "", ""))
     if len(base) < MIN_BASELINE_MONTHS:
+        empty = run_rules(pd.Series([], dtype="float64"), Limits(0, None, None, 0, 0, 0, "", ""))
         span = f" ({base.index[0]} to {base.index[-1]})" if len(base) else ""
         note = (f"only {len(base)} month(s) with data before the quarter{span}; control "
                 f"limits need {MIN_BASELINE_MONTHS}")
@@ -186,7 +186,10 @@ def control_charts(kpis: pd.DataFrame, service: str, kpi_ids: Sequence[str],
     once per KPI.
     """
     mine = kpis.loc[(kpis["freq"] == "M") & (kpis["service"] == service)]
-    return {k: control_chart(mine, service, k, period, baseline_months) for k in kpi_ids}
+    by_kpi = dict(list(mine.groupby(mine["kpi"].astype(str), sort=False)))
+    none = mine.iloc[:0]
+    return {k: control_chart(by_kpi.get(k, none), service, k, period, baseline_months)
+            for k in kpi_ids}
 
 
 def _read(signals: pd.DataFrame, kpi: catalogue.Kpi, points: pd.DataFrame) -> pd.DataFrame:

@@ -89,5 +89,5 @@ def _fmt_value(unit: str, v: float) -> str:
         # between, say, 4.6% and a 5% target.
         return f"{v:.1%}" if v < 0.1 or v > 0.99 else f"{v:.0%}"
     if unit == "hours":
-        return f"{v:g} h" if v < 10 else f"{v:,.0f} h"
+        return f"{v:.2g} h" if v < 10 else f"{v:,.0f} h"   # 1.4 h, not 1.43122 h
     return f"{v:,.0f}" if unit == "count" else f"{v:.1f}"
