@@ -35,6 +35,7 @@ def figure_png(fig: Figure) -> bytes:
             fig.set_layout_engine(None)
         try:
             fig.savefig(buf, format="png", dpi=THEME.dpi, facecolor="white",
+                        pil_kwargs={"compress_level": 3},   # as small as 6, twice as fast
                         bbox_inches=Bbox.from_bounds(-_PAD_IN, -_PAD_IN, w + 2 * _PAD_IN,
                                                      h + 2 * _PAD_IN))
         finally:
