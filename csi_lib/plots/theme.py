@@ -51,6 +51,10 @@ def _rc() -> dict[str, Any]:
         "axes.titlesize": THEME.title_pt,
         "axes.titleweight": "bold",
         "axes.titlelocation": "left",
+        # Titles sit at the top of their axes: no chart has ticks or labels above an
+        # axes, and matplotlib's automatic placement measures every tick label to
+        # find that out, at each layout and each draw.
+        "axes.titley": 1.0,
         "axes.spines.top": False,
         "axes.spines.right": False,
         "figure.dpi": THEME.dpi,
