@@ -101,16 +101,8 @@ def _runs(keys: np.ndarray) -> list[tuple[int, int, int]]:
     return runs
 
 
-def run_rules(series: pd.Series, limits: Limits) -> pd.DataFrame:
-    """Signals of the three run rules in ``series`` (values by period label, time order).
-
-    One row per signal: the rule, the first point it covers (``start``), the point
-    that completes it (``at``), its last point (``end``), how many points it spans
-    and its direction ("up"/"down"). A run longer than the rule needs is one signal.
-    Missing values are skipped.
-    """
-    s = series.dropna()
-    labels, x = [str(i) for i in s.index], s.to_numpy(dtype="float64")
+def _signals(x: np.ndarray, limits: Limits) -> list[tuple[str, int, int, int, int]]:
+    """(rule, first, completing, last point index, side) of each signal in ``x`` (no NaN)."""
     rows = []
     for i, v in enumerate(x):
         if limits.ucl is not None and v > limits.ucl:
@@ -126,6 +118,11 @@ def run_rules(series: pd.Series, limits: Limits) -> pd.DataFrame:
         if last - first + 2 >= TREND_LENGTH:
             rows.append((TREND, first, first + TREND_LENGTH - 1, last + 1, step))
     rows.sort(key=lambda r: (r[2], RULES.index(r[0])))
+    return rows
+
+
+def _signal_frame(rows: list[tuple[str, int, int, int, int]], labels: Sequence[str],
+                  extra: dict[str, pd.Series] | None = None) -> pd.DataFrame:
     return pd.DataFrame({
         "rule": pd.Series([r[0] for r in rows], dtype="string"),
         "start": pd.Series([labels[r[1]] for r in rows], dtype="string"),
@@ -133,7 +130,21 @@ def run_rules(series: pd.Series, limits: Limits) -> pd.DataFrame:
         "end": pd.Series([labels[r[3]] for r in rows], dtype="string"),
         "points": pd.Series([r[3] - r[1] + 1 for r in rows], dtype="int64"),
         "direction": pd.Series(["up" if r[4] > 0 else "down" for r in rows], dtype="string"),
+        **(extra or {}),
     })
+
+
+def run_rules(series: pd.Series, limits: Limits) -> pd.DataFrame:
+    """Signals of the three run rules in ``series`` (values by period label, time order).
+
+    One row per signal: the rule, the first point it covers (``start``), the point
+    that completes it (``at``), its last point (``end``), how many points it spans
+    and its direction ("up"/"down"). A run longer than the rule needs is one signal.
+    Missing values are skipped.
+    """
+    s = series.dropna()
+    return _signal_frame(_signals(s.to_numpy(dtype="float64"), limits),
+                         [str(i) for i in s.index])
 
 
 def control_chart(kpis: pd.DataFrame, service: str, kpi_id: str, period: pd.Period,
@@ -144,38 +155,52 @@ def control_chart(kpis: pd.DataFrame, service: str, kpi_id: str, period: pd.Peri
     ``baseline_months`` months before the quarter (all earlier months when None);
     every month shown is then tested against them.
     """
+    rows = kpis.loc[(kpis["freq"] == "M") & (kpis["service"] == service)
+                    & (kpis["kpi"] == kpi_id)]
+    return _chart(rows, kpi_id, period, baseline_months)
+
+
+def _chart(rows: pd.DataFrame, kpi_id: str, period: pd.Period,
+           baseline_months: int | None) -> ControlChart:
+    """:func:`control_chart` from the service's monthly rows of the KPI."""
     kpi = catalogue.get(kpi_id)
     q_first = period.asfreq("M", how="start")
     q_end = period.asfreq("M", how="end").end_time
-    rows = kpis.loc[(kpis["freq"] == "M") & (kpis["service"] == service)
-                    & (kpis["kpi"] == kpi_id) & (kpis["period_start"] <= q_end)]
-    rows = rows.sort_values("period_start")
-    starts = pd.DatetimeIndex(rows["period_start"])
-    baseline_from = (q_first - baseline_months).start_time if baseline_months else starts.min()
-    in_base = (starts >= baseline_from) & (starts < q_first.start_time)
-    values = pd.Series(rows["value"].to_numpy(dtype="float64"),
-                       index=pd.Index(rows["period"].astype(str)))
-    kept = values.notna().to_numpy()
-    mr = values.dropna().diff().abs().reindex(values.index)
+    all_starts = rows["period_start"].to_numpy()
+    keep = np.flatnonzero(all_starts <= np.datetime64(q_end))
+    order = keep[np.argsort(all_starts[keep], kind="stable")]
+    starts = pd.DatetimeIndex(rows["period_start"].iloc[order])
+    labels = rows["period"].astype(str).to_numpy(dtype=object)[order]
+    values = rows["value"].to_numpy(dtype="float64")[order]
+    kept = ~np.isnan(values)
+    baseline_from = ((q_first - baseline_months).start_time if baseline_months
+                     else starts.min())
+    in_quarter = np.asarray(starts >= q_first.start_time)
+    in_base = np.asarray((starts >= baseline_from) & (starts < q_first.start_time)) & kept
+    at = np.flatnonzero(kept)
+    mr = np.full(len(values), np.nan)
+    mr[at[1:]] = np.abs(np.diff(values[at]))
     points = pd.DataFrame({
-        "period": rows["period"].astype("string").to_numpy(),
+        "period": labels,
         "period_start": starts,
-        "value": values.to_numpy(),
-        "n": rows["n"].to_numpy(dtype="int64"),
-        "moving_range": mr.to_numpy(),
-        "baseline": in_base & kept,
-        "in_quarter": starts >= q_first.start_time,
+        "value": values,
+        "n": rows["n"].to_numpy(dtype="int64")[order],
+        "moving_range": mr,
+        "baseline": in_base,
+        "in_quarter": in_quarter,
     })
-    base = values[points["baseline"].to_numpy()]
     floor, ceiling = _RANGE[kpi.unit]
-    if len(base) < MIN_BASELINE_MONTHS:
-        empty = run_rules(pd.Series([], dtype="float64"), Limits(0, None, None, 0, 0, 0, "", ""))
-        span = f" ({base.index[0]} to {base.index[-1]})" if len(base) else ""
+    if in_base.sum() < MIN_BASELINE_MONTHS:
+        base = labels[in_base]
+        span = f" ({base[0]} to {base[-1]})" if len(base) else ""
         note = (f"only {len(base)} month(s) with data before the quarter{span}; control "
                 f"limits need {MIN_BASELINE_MONTHS}")
-        return ControlChart(kpi_id, points, None, _read(empty, kpi, points), note)
-    limits = xmr_limits(base, floor=floor, ceiling=ceiling)
-    return ControlChart(kpi_id, points, limits, _read(run_rules(values, limits), kpi, points))
+        return ControlChart(kpi_id, points, None, _read([], [], kpi, labels[in_quarter]), note)
+    limits = xmr_limits(pd.Series(values[in_base], index=pd.Index(labels[in_base])),
+                        floor=floor, ceiling=ceiling)
+    return ControlChart(kpi_id, points, limits,
+                        _read(_signals(values[kept], limits), list(labels[kept]), kpi,
+                              labels[in_quarter]))
 
 
 def control_charts(kpis: pd.DataFrame, service: str, kpi_ids: Sequence[str],
@@ -188,16 +213,17 @@ def control_charts(kpis: pd.DataFrame, service: str, kpi_ids: Sequence[str],
     mine = kpis.loc[(kpis["freq"] == "M") & (kpis["service"] == service)]
     by_kpi = dict(list(mine.groupby(mine["kpi"].astype(str), sort=False)))
     none = mine.iloc[:0]
-    return {k: control_chart(by_kpi.get(k, none), service, k, period, baseline_months)
-            for k in kpi_ids}
+    return {k: _chart(by_kpi.get(k, none), k, period, baseline_months) for k in kpi_ids}
 
 
-def _read(signals: pd.DataFrame, kpi: catalogue.Kpi, points: pd.DataFrame) -> pd.DataFrame:
-    """Add whether each signal is better or worse for the KPI, and still present in the quarter."""
+def _read(rows: list[tuple[str, int, int, int, int]], labels: Sequence[str],
+          kpi: catalogue.Kpi, quarter: Sequence[str]) -> pd.DataFrame:
+    """The signals, with whether each is better or worse for the KPI and still present
+    in the quarter (its last point in ``quarter``)."""
     up_is = {"higher": "better", "lower": "worse"}.get(kpi.direction, "neutral")
     down_is = {"higher": "worse", "lower": "better"}.get(kpi.direction, "neutral")
-    quarter = set(points.loc[points["in_quarter"], "period"].astype(str))
-    return signals.assign(
-        reading=signals["direction"].map({"up": up_is, "down": down_is}).astype("string"),
-        current=signals["end"].astype(str).isin(quarter).astype(bool),
-    )
+    quarter = set(quarter)
+    return _signal_frame(rows, labels, {
+        "reading": pd.Series([up_is if r[4] > 0 else down_is for r in rows], dtype="string"),
+        "current": pd.Series([labels[r[3]] in quarter for r in rows], dtype=bool),
+    })
