@@ -131,7 +131,8 @@ def _value_text(unit: str, v: float, step: float) -> str:
     return f"{v:.1f}"
 
 
-def _subtitle(chart: ControlChart, unit: str) -> str:
+def _subtitle(chart: ControlChart, unit: str, months: int | None) -> str:
+    """Centre line and limits; the baseline's length where it is not ``months``."""
     lim = chart.limits
     if lim is None:
         return chart.note
@@ -143,7 +144,8 @@ def _subtitle(chart: ControlChart, unit: str) -> str:
         limits = f"upper limit {_fmt_value(unit, lim.ucl)}"
     else:
         limits = "limits beyond the KPI's range"
-    return f"centre {_fmt_value(unit, lim.centre)}, {limits}; {lim.n} baseline months"
+    other = f"; {lim.n} baseline months" if lim.n != months else ""
+    return f"centre {_fmt_value(unit, lim.centre)}, {limits}{other}"
 
 
 def _value_range(chart: ControlChart, unit: str) -> tuple[float, float, list[float]]:
@@ -199,11 +201,14 @@ def xmr_figure(charts: Sequence[ControlChart]) -> Figure:
             + _TICK_PAD for c in range(ncols)]
     plot_w = [col_w - left[c] - _XMR_GUTTER for c in range(ncols)]
     title_pt, sub_pt = THEME.title_pt - 1.5, THEME.note_pt - 0.5
+    # The baseline length most charts share is said once, in the legend.
+    lengths = [c.limits.n for c in charts if c.limits is not None]
+    months_n = max(set(lengths), key=lengths.count) if lengths else None
     heads, titles = [0.0] * nrows, []
     for i, (chart, kpi) in enumerate(zip(charts, kpis, strict=True)):
         r, c = divmod(i, ncols)
         title = _wrap(kpi.label, col_w - 0.1, title_pt, bold=True)
-        sub = _wrap(_subtitle(chart, kpi.unit), col_w - 0.1, sub_pt)
+        sub = _wrap(_subtitle(chart, kpi.unit, months_n), col_w - 0.1, sub_pt)
         titles.append((title, sub))
         lines = title.count("\n") + 1, sub.count("\n") + 1 if sub else 0
         heads[r] = max(heads[r], (lines[0] * 1.2 * title_pt + lines[1] * 1.25 * sub_pt + 8) / 72)
@@ -245,7 +250,8 @@ def xmr_figure(charts: Sequence[ControlChart]) -> Figure:
         handles += [Line2D([], [], ls="none", marker=s["marker"], ms=6, mfc="none",
                            mec=s["color"], mew=1.6, label=s["label"])
                     for s in reversed(_SIGNAL_STYLE.values())]
-        handles += [Patch(color=_BASELINE, label="baseline for the limits"),
+        base = "baseline for the limits" + (f" ({months_n} months)" if months_n else "")
+        handles += [Patch(color=_BASELINE, label=base),
                     Patch(color=THEME.highlight, label="quarter under review")]
         fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 0), ncols=4,
                    fontsize=THEME.note_pt, handlelength=1.6, columnspacing=1.2,
