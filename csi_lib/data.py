@@ -18,6 +18,8 @@ import os
 import secrets
 import shutil
 import tempfile
+import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +32,7 @@ from csi_lib.version import code_version
 
 __all__ = [
     "cache_key",
+    "client_wide",
     "data_key",
     "ensure_demo_exports",
     "file_sha256",
@@ -39,6 +42,7 @@ __all__ = [
     "pin_tables",
     "pseudonym_key",
     "tables_dir",
+    "tables_token",
 ]
 
 TABLES = ("tickets", "changes", "surveys", "issues", "excluded")
@@ -75,6 +79,24 @@ def file_sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+# Hashes of the exports for the cache keys, by what the file system says of each
+# file: the same inode, size, modification and change times (the change time moves
+# on any write and cannot be set back) mean the same bytes. Every report of a client
+# works out its cache keys from the client's exports; a large export is read once
+# per process. Publishing and `csi verify` always read the bytes (file_sha256).
+_HASHED: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def _export_sha256(path: Path) -> str:
+    st = Path(path).stat()
+    seen = (str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    if seen not in _HASHED:
+        if len(_HASHED) > 256:
+            _HASHED.clear()
+        _HASHED[seen] = file_sha256(path)
+    return _HASHED[seen]
 
 
 def _sources(params: Params) -> list:
@@ -144,18 +166,61 @@ def cache_key(params: Params) -> str:
         "services": [s.model_dump(mode="json") for s in params.services],
         "sla": params.sla.model_dump(mode="json"),
         "tz": params.reporting.timezone,
-        "files": {str(f): file_sha256(f) for src in _sources(params) for f in src.files},
+        "files": {str(f): _export_sha256(f) for src in _sources(params) for f in src.files},
         "key_env": bool(os.environ.get(KEY_ENV)),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# A kernel kept between reports runs the reports of one client one after another,
+# and each reads the same cached tables: they are read from disk once per kernel.
+# Each caller gets its own shallow copies: pandas copies on write, so a report
+# that changes a table changes its own copy only.
+_LOADED: dict[str, Ingested] = {}
+_TOKENS: dict[int, str] = {}
+
+
 def _read_cached(folder: Path) -> Ingested:
-    frames = {t: pd.read_parquet(folder / f"{t}.parquet") for t in TABLES}
-    rows_read = json.loads((folder / "done").read_text())
-    if not isinstance(rows_read, dict):
-        raise TypeError("the done record holds no row counts")
-    return Ingested(**frames, rows_read=rows_read)
+    done = folder / "done"
+    token = f"{folder.resolve()}@{done.stat().st_mtime_ns}"
+    if token not in _LOADED:
+        frames = {t: pd.read_parquet(folder / f"{t}.parquet") for t in TABLES}
+        rows_read = json.loads(done.read_text())
+        if not isinstance(rows_read, dict):
+            raise TypeError("the done record holds no row counts")
+        _LOADED.clear()           # one client's tables at a time: memory stays bounded
+        _LOADED[token] = Ingested(**frames, rows_read=rows_read)
+    base = _LOADED[token]
+    tables = Ingested(**{t: getattr(base, t).copy(deep=False) for t in TABLES},
+                      rows_read=dict(base.rows_read))
+    _TOKENS[id(tables)] = token
+    weakref.finalize(tables, _TOKENS.pop, id(tables), None)
+    return tables
+
+
+def tables_token(tables: Ingested) -> str | None:
+    """What identifies ``tables`` read from the ingest cache (its folder and the time it
+    was written), None for tables from elsewhere."""
+    return _TOKENS.get(id(tables))
+
+
+_SHARED: dict[tuple[str, ...], pd.DataFrame] = {}
+
+
+def client_wide(tables: Ingested, key: tuple[str, ...],
+                compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``compute()``, a client-wide table every report of the client shows, computed
+    once per kernel for tables read from the ingest cache (``key`` names the result
+    and whatever else it depends on); each caller gets its own copy."""
+    token = tables_token(tables)
+    if token is None:
+        return compute()
+    full = (token, *key)
+    if full not in _SHARED:
+        if any(k[0] != token for k in _SHARED):
+            _SHARED.clear()       # other tables now: their results will not be asked for
+        _SHARED[full] = compute()
+    return _SHARED[full].copy(deep=False)
 
 
 def _pinned(params: Params, outputs: Path) -> str | None:

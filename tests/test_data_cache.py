@@ -111,3 +111,69 @@ def test_a_run_survives_a_damaged_cache_and_force_rebuilds_it(tmp_path: Path) ->
     assert not forced.error
     assert forced.published == tmp_path / "out" / "demo" / "2026Q3-r2"
     assert len(pd.read_parquet(cache / "tickets.parquet")) > 0
+
+
+def test_a_kernel_reads_the_cached_tables_once_and_each_report_gets_its_own_copy(
+        tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    params, outputs = load_params(tiny), tmp_path / "out"
+    load_tables(params, outputs)                         # ingest and write the cache
+    reads: list[str] = []
+    real = pd.read_parquet
+    monkeypatch.setattr(pd, "read_parquet", lambda path, **kw: reads.append(path) or real(path, **kw))
+    first = load_tables(params, outputs)
+    second = load_tables(params, outputs)
+    assert len(reads) == len(data.TABLES)                # from disk once, then from memory
+    assert data.tables_token(first) == data.tables_token(second) is not None
+    first.tickets.loc[first.tickets.index[0], "service"] = "changed by a notebook"
+    assert (second.tickets["service"] != "changed by a notebook").all()
+    assert (load_tables(params, outputs).tickets["service"] != "changed by a notebook").all()
+    # Tables written again (a rebuild) are read again.
+    load_tables(params, outputs, rebuild=True)
+    rebuilt = load_tables(params, outputs)
+    assert data.tables_token(rebuilt) != data.tables_token(first)
+
+
+def test_client_wide_tables_are_computed_once_per_tables_and_params(
+        tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from csi_lib.quality import checks
+
+    params, outputs = load_params(tiny), tmp_path / "out"
+    load_tables(params, outputs)
+    calls: list[int] = []
+    real = checks._quality_table
+    monkeypatch.setattr(checks, "_quality_table", lambda *a: calls.append(1) or real(*a))
+    period = params.period("2026Q3")
+    one = checks.quality_table(load_tables(params, outputs), params, period)
+    two = checks.quality_table(load_tables(params, outputs), params, period)
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(one, two)
+    one.loc[0, "rows"] = -1                              # each caller has its own copy
+    assert checks.quality_table(load_tables(params, outputs), params, period).loc[0, "rows"] != -1
+    # Other settings, or tables not read from the cache, are computed afresh.
+    checks.quality_table(load_tables(params, outputs), params, params.period("2026Q2"))
+    assert len(calls) == 2
+    fresh = data.ingest(params, key=b"k" * 32)
+    checks.quality_table(fresh, params, period)
+    assert len(calls) == 3
+
+
+def test_an_export_changed_in_place_is_read_again_even_with_its_old_times(
+        tiny: Path, tmp_path: Path, counted: list[int]) -> None:
+    """The exports' hashes are kept per process by inode, size and times: a rewrite of
+    the same size, with its modification time set back, still changes the change time."""
+    import os
+    import time
+
+    params, outputs = load_params(tiny), tmp_path / "out"
+    load_tables(params, outputs)
+    load_tables(params, outputs)
+    assert len(counted) == 1
+    export = params.sources.tickets.files[0]
+    before = export.stat()
+    text = export.read_bytes()
+    time.sleep(0.01)
+    export.write_bytes(text.replace(b"Ann Lee", b"Ann Lea", 1))
+    os.utime(export, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert export.stat().st_size == before.st_size
+    load_tables(params, outputs)
+    assert len(counted) == 2

@@ -48,6 +48,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from csi_lib.data import client_wide
 from csi_lib.errors import DataError
 from csi_lib.ingest import Ingested
 from csi_lib.kpis import period_bounds
@@ -264,6 +265,12 @@ def quality_table(tables: Ingested, params: Params, period: pd.Period | str) -> 
     ``no_service`` appears only in the ``"all"`` rows.
     """
     period = params.period(period) if isinstance(period, str) else period
+    # The same table in every report of the client: computed once per kernel.
+    return client_wide(tables, ("quality", str(period), params.model_dump_json()),
+                       lambda: _quality_table(tables, params, period))
+
+
+def _quality_table(tables: Ingested, params: Params, period: pd.Period) -> pd.DataFrame:
     tickets, excluded = tables.tickets, tables.excluded
     _require(tickets, ["ticket_id", "service", "priority", "opened_at", "resolved_at"],
              "the tickets table")

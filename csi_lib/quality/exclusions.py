@@ -20,6 +20,7 @@ from pathlib import PurePath
 
 import pandas as pd
 
+from csi_lib.data import client_wide
 from csi_lib.errors import DataError
 from csi_lib.ingest import Ingested
 from csi_lib.params import Params
@@ -95,6 +96,12 @@ def exclusion_table(tables: Ingested, params: Params) -> pd.DataFrame:
     Out-of-scope rows (``scope`` "out of scope", service "all") are listed with the
     table's rows as base and are never over the limit.
     """
+    # The same table in every report of the client: computed once per kernel.
+    return client_wide(tables, ("exclusions", params.model_dump_json()),
+                       lambda: _exclusion_table(tables, params))
+
+
+def _exclusion_table(tables: Ingested, params: Params) -> pd.DataFrame:
     limit = params.quality.max_excluded_share
     excluded, issues = tables.excluded, tables.issues
     if "service" not in excluded:  # a table cached before services were recorded
