@@ -120,22 +120,20 @@ class Sorted:
     n: np.ndarray
 
 
-def sort_cells(cells: np.ndarray, values: np.ndarray, size: int,
-               order: np.ndarray | None = None) -> Sorted:
-    """Sort ``values`` by cell, then by value, dropping NaN and rows outside the grid.
-
-    ``order`` is ``np.argsort(values, kind="stable")`` when the caller already has it
-    (one sort of a column serves the monthly and the quarterly grid).
-    """
-    by_value = np.argsort(values, kind="stable") if order is None else order
-    c, v = cells[by_value], values[by_value]
-    keep = (c >= 0) & ~np.isnan(v)
-    c, v = c[keep], v[keep]
+def sort_cells(cells: np.ndarray, values: np.ndarray, size: int) -> Sorted:
+    """Sort ``values`` by cell, then by value, dropping NaN and rows outside the grid."""
+    keep = (cells >= 0) & ~np.isnan(values)
+    c, v = cells[keep], values[keep]
     # A stable sort on small integer keys is a radix sort in numpy: linear time.
-    by_cell = np.argsort(c.astype(np.int16 if size < 2**15 else np.int32), kind="stable")
+    v = v[np.argsort(c.astype(np.int16 if size < 2**15 else np.int32), kind="stable")]
     n = np.bincount(c, minlength=size).astype(np.int64)
     start = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
-    return Sorted(v[by_cell], start, n)
+    # Then each cell's values in place: sorting values alone (no permutation) is many
+    # times faster than an argsort, and a cell's sorted values are the same whichever
+    # of its equal values comes first. The loop runs over cells, not records.
+    for first, count in zip(start[n > 1].tolist(), n[n > 1].tolist(), strict=True):
+        v[first:first + count].sort()
+    return Sorted(v, start, n)
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:

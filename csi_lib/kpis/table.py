@@ -103,14 +103,12 @@ class _Records:
     service: np.ndarray
     times: dict[str, np.ndarray]
     data: dict[str, np.ndarray]
-    order: dict[str, np.ndarray]   # each value column's ascending order, computed once
 
     @classmethod
     def of(cls, frame: pd.DataFrame, services: list[str], times: tuple[str, ...],
-           data: dict[str, np.ndarray], sorted_data: tuple[str, ...] = ()) -> _Records:
+           data: dict[str, np.ndarray]) -> _Records:
         return cls(service_codes(frame["service"], services),
-                   {c: instants(frame[c]) for c in times}, data,
-                   {c: np.argsort(data[c], kind="stable") for c in sorted_data})
+                   {c: instants(frame[c]) for c in times}, data)
 
     def cells(self, grid: Grid, time: str) -> np.ndarray:
         return grid.cells(self.service, self.times[time])
@@ -121,7 +119,7 @@ def _ticket_records(t: pd.DataFrame, services: list[str]) -> _Records:
     durations = {c for _, c, _ in TICKET_QUANTILES.values()}
     values |= {c: t[c].to_numpy(dtype=float) for c in durations}
     return _Records.of(t, services, ("opened_at", "resolved_at", "responded_at", "finished_at",
-                                     "left_at"), values, tuple(sorted(durations)))
+                                     "left_at"), values)
 
 
 def _ticket_kpis(r: _Records, grid: Grid) -> dict[str, Cells]:
@@ -136,8 +134,9 @@ def _ticket_kpis(r: _Records, grid: Grid) -> dict[str, Cells]:
     }
     out |= {kpi: proportion(cells[when], r.data[flag], size)
             for kpi, (when, flag) in TICKET_SHARES.items()}
-    ordered = {(when, col): sort_cells(cells[when], r.data[col], size, r.order[col])
-               for when, col, _ in TICKET_QUANTILES.values()}
+    # One sort per (event, duration) pair, shared by its median and its P90.
+    ordered = {(when, col): sort_cells(cells[when], r.data[col], size)
+               for when, col in dict.fromkeys((w, c) for w, c, _ in TICKET_QUANTILES.values())}
     out |= {kpi: quantile(ordered[when, col], q, grid, kpi)
             for kpi, (when, col, q) in TICKET_QUANTILES.items()}
     out["backlog"], out["backlog_age_gt_30d"] = backlog_cells(
