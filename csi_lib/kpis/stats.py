@@ -162,24 +162,41 @@ def _quantile_values(s: Sorted, q: float) -> np.ndarray:
     return np.where(has, _lerp(a, b, frac), np.nan)
 
 
-def _bootstrap(values: np.ndarray, start: np.ndarray, n: np.ndarray, q: float,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of the q-quantile for cells with n >= 1 (see the module doc)."""
-    b = BOOTSTRAP_RESAMPLES
-    lo, frac = _positions(n, q)
+def _draws(n: np.ndarray, q: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The random numbers of the bootstrap of cells with n >= 1: the Beta draws of the
+    lower order statistic and the uniforms that place the next one (see the module doc)."""
+    lo, _ = _positions(n, q)
     k = (lo + 1)[:, None]                      # 1-based rank of the lower order statistic
     size = n[:, None].astype(float)
-    u1 = rng.beta(k, size - k + 1, size=(len(n), b))
+    u1 = rng.beta(k, size - k + 1, size=(len(n), BOOTSTRAP_RESAMPLES))
+    return u1, rng.random((len(n), BOOTSTRAP_RESAMPLES))
+
+
+def _interval(values: np.ndarray, start: np.ndarray, n: np.ndarray, q: float,
+              u1: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of the q-quantile from the cells' draws (:func:`_draws`).
+
+    Row by row, so the draws of many cells (and periods) are turned into intervals at once.
+    """
+    lo, frac = _positions(n, q)
+    k = (lo + 1)[:, None]
+    size = n[:, None].astype(float)
     two = (frac > 0)[:, None]                  # then k < n, so n - k >= 1
     # Beta(1, m) by inversion, 1 - V ** (1 / m), cheaper than numpy's pair of gammas.
     m = np.where(two, size - k, 1.0)
-    u2 = u1 + (1 - u1) * -np.expm1(np.log(rng.random((len(n), b))) / m)
+    u2 = u1 + (1 - u1) * -np.expm1(np.log(v) / m)
     r1 = np.clip(np.ceil(size * u1), 1, size).astype(np.int64)
     r2 = np.where(two, np.clip(np.ceil(size * u2), 1, size).astype(np.int64), r1)
     base = start[:, None] - 1
     reps = _lerp(values[base + r1], values[base + r2], frac[:, None])
     low, high = np.quantile(reps, _TAILS, axis=1)
     return low, high
+
+
+def _bootstrap(values: np.ndarray, start: np.ndarray, n: np.ndarray, q: float,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile interval of the q-quantile for cells with n >= 1 (see the module doc)."""
+    return _interval(values, start, n, q, *_draws(n, q, rng))
 
 
 def _stream(kpi_id: str, period: str) -> np.random.Generator:
@@ -192,12 +209,21 @@ def quantile(s: Sorted, q: float, grid: Grid, kpi_id: str) -> Cells:
     value = _quantile_values(s, q)
     low, high = _nan(grid.size), _nan(grid.size)
     services, periods = grid.shape
+    # Each period draws from its own stream; the draws of all periods are then turned
+    # into intervals together (the arithmetic is the same, row by row).
+    cells, u1, v = [], [], []
     for p, label in enumerate(grid.labels()):
-        cells = np.arange(services) * periods + p
-        cells = cells[s.n[cells] > 0]
-        if len(cells):
-            low[cells], high[cells] = _bootstrap(s.values, s.start[cells], s.n[cells], q,
-                                                 _stream(kpi_id, label))
+        mine = np.arange(services) * periods + p
+        mine = mine[s.n[mine] > 0]
+        if len(mine):
+            cells.append(mine)
+            drawn = _draws(s.n[mine], q, _stream(kpi_id, label))
+            u1.append(drawn[0])
+            v.append(drawn[1])
+    if cells:
+        at = np.concatenate(cells)
+        low[at], high[at] = _interval(s.values, s.start[at], s.n[at], q,
+                                      np.concatenate(u1), np.concatenate(v))
     # A percentile interval of a skewed sample can miss its own point estimate;
     # widen it to hold the estimate, which is what a reader takes it to bracket.
     known = ~np.isnan(value)
