@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from csi_lib import catalogue
 from csi_lib.ingest import _empty_changes, _empty_surveys, ingest
 from csi_lib.kpis import AGING_COLUMNS, KPI_COLUMNS, backlog_aging, kpi_table, stats
-from csi_lib.kpis.measures import group_tier
+from csi_lib.kpis.measures import group_tier, grouped_in_time
 from csi_lib.kpis.stats import wilson
 from csi_lib.params import Params, load_params
 
@@ -352,6 +352,24 @@ def test_repeat_window_is_inclusive_and_needs_caller_and_category_or_ci() -> Non
     _assert_kpi(table, "repeat_incident_rate", 1 / 3, 3)
     flags = _repeat_flags(t)
     assert flags.to_dict() == {"A1": False, "A2": True, "A3": False}
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 60), wide=st.booleans())
+def test_rows_grouped_in_time_follow_a_lexsort(seed: int, n: int, wide: bool) -> None:
+    # Packed keys (and, for keys too wide to pack, the lexsort fallback) give the
+    # order of a lexsort by key, then time, then row; times tie on purpose.
+    rng = np.random.default_rng(seed)
+    time = rng.integers(0, 5, n)
+    rows = np.flatnonzero(rng.random(n) < 0.7)
+    key = rng.integers(0, 4, len(rows)) + (2**61 if wide else 0)
+    by_time = np.argsort(time, kind="stable")
+    rank = np.empty_like(by_time)
+    rank[by_time] = np.arange(n)
+    k, where = grouped_in_time(key, rows, rank, by_time)
+    order = np.lexsort((rows, time[rows], key))
+    assert (k == key[order]).all()
+    assert (where == rows[order]).all()
 
 
 def test_escalation_reads_tiers_from_group_names() -> None:
