@@ -58,11 +58,16 @@ def _nan(size: int) -> np.ndarray:
     return np.full(size, np.nan)
 
 
+def _bins(cells: np.ndarray, size: int, keep: np.ndarray | None = None) -> np.ndarray:
+    """Each row's cell, or the spare bin ``size`` for rows outside the grid (or not kept):
+    one pass, and a bincount then drops the spare bin instead of filtering the rows."""
+    inside = cells >= 0 if keep is None else keep & (cells >= 0)
+    return np.where(inside, cells, size)
+
+
 def counts(cells: np.ndarray, size: int, weights: np.ndarray | None = None) -> np.ndarray:
     """Rows (or the sum of ``weights``) per cell; rows with cell -1 are ignored."""
-    inside = cells >= 0
-    w = None if weights is None else weights[inside]
-    out = np.bincount(cells[inside], weights=w, minlength=size)
+    out = np.bincount(_bins(cells, size), weights=weights, minlength=size + 1)[:size]
     return out if weights is not None else out.astype(np.int64)
 
 
@@ -97,18 +102,17 @@ def wilson(k: np.ndarray, n: np.ndarray) -> Cells:
 
 def proportion(cells: np.ndarray, flag: np.ndarray, size: int) -> Cells:
     """Share of rows with ``flag`` 1 among rows with a known flag (1 or 0; NaN unknown)."""
-    known = ~np.isnan(flag)
-    c = np.where(known, cells, -1)
-    return wilson(counts(c, size, np.where(known, flag, 0.0)), counts(c, size))
+    bins = _bins(cells, size, ~np.isnan(flag))
+    # Unknown flags fall in the spare bin, so their NaN adds to no cell.
+    k = np.bincount(bins, weights=flag, minlength=size + 1)[:size]
+    return wilson(k, np.bincount(bins, minlength=size + 1)[:size])
 
 
 def mean(cells: np.ndarray, values: np.ndarray, size: int) -> Cells:
     """Mean of the known ``values`` per cell, no interval."""
-    known = ~np.isnan(values)
-    c = np.where(known, cells, -1)
-    n = counts(c, size)
-    total = counts(c, size, np.where(known, values, 0.0))
-    return ratio(total, n)
+    bins = _bins(cells, size, ~np.isnan(values))
+    total = np.bincount(bins, weights=values, minlength=size + 1)[:size]
+    return ratio(total, np.bincount(bins, minlength=size + 1)[:size])
 
 
 @dataclass(frozen=True)
