@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from csi_lib import catalogue
 from csi_lib.ingest import _empty_changes, _empty_surveys, ingest
 from csi_lib.kpis import AGING_COLUMNS, KPI_COLUMNS, backlog_aging, kpi_table, stats
+from csi_lib.kpis.grid import table_grids
 from csi_lib.kpis.measures import group_tier, grouped_in_time
 from csi_lib.kpis.stats import wilson
 from csi_lib.params import Params, load_params
@@ -370,6 +371,23 @@ def test_rows_grouped_in_time_follow_a_lexsort(seed: int, n: int, wide: bool) ->
     order = np.lexsort((rows, time[rows], key))
     assert (k == key[order]).all()
     assert (where == rows[order]).all()
+
+
+@pytest.mark.parametrize(("tz", "fiscal"), [("UTC", 1), ("Europe/London", 4),
+                                             ("Australia/Lord_Howe", 7)])
+def test_quarter_cells_looked_up_from_month_cells_equal_a_search(tz: str, fiscal: int) -> None:
+    params = _params(reporting={"period": "2026Q3", "timezone": tz, "history_quarters": 3,
+                                "fiscal_year_start_month": fiscal})
+    months, quarters = table_grids(params, params.period())
+    rng = np.random.default_rng(fiscal)
+    # Instants spread over the span and beyond it, some on the boundaries themselves.
+    when = np.r_[rng.integers(months.bounds[0] - 10**16, months.bounds[-1] + 10**16, 5000),
+                 months.bounds, months.bounds - 1, np.iinfo(np.int64).min]
+    service = rng.integers(-1, 2, len(when))
+    looked_up = quarters.regroup(months.cells(service, when), months)
+    assert (looked_up == quarters.cells(service, when)).all()
+    with pytest.raises(ValueError, match="finer grid"):
+        months.regroup(quarters.cells(service, when), quarters)
 
 
 def test_escalation_reads_tiers_from_group_names() -> None:

@@ -94,6 +94,22 @@ class Grid:
         inside = (service >= 0) & (period >= 0) & (period < len(self.periods))
         return np.where(inside, service * len(self.periods) + period, -1)
 
+    def regroup(self, cells: np.ndarray, finer: Grid) -> np.ndarray:
+        """Cells of ``finer`` as cells of this grid (-1 stays -1), by a table lookup.
+
+        ``finer`` has the same services and span, and every period boundary of this
+        grid (months within quarters), so each of its periods lies inside one of this
+        grid's and a row lands where :meth:`cells` would put it, without a search.
+        """
+        if (finer.services != self.services or finer.bounds[0] != self.bounds[0]
+                or finer.bounds[-1] != self.bounds[-1]
+                or not np.isin(self.bounds, finer.bounds).all()):
+            raise ValueError("regroup needs a finer grid of the same services and span whose "
+                             "boundaries include this grid's")
+        period = np.searchsorted(self.bounds, finer.bounds[:-1], side="right") - 1
+        lookup = np.arange(len(self.services))[:, None] * len(self.periods) + period[None, :]
+        return np.append(lookup.ravel(), -1)[cells]
+
     def starts(self) -> np.ndarray:
         """Each period's first day (naive, client calendar): the table's ``period_start``."""
         return np.array([p.start_time for p in self.periods], dtype="datetime64[us]")

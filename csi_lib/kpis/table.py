@@ -69,6 +69,8 @@ TICKET_SHARES = {
     "knowledge_use_rate": ("finished_at", "knowledge_used"),
     "self_service_share": ("opened_at", "self_service"),
 }
+# The events tickets are placed in periods by.
+TICKET_EVENTS = ("opened_at", "resolved_at", "responded_at", "finished_at")
 # Quantile KPIs of tickets: KPI id -> (event, duration column, quantile).
 TICKET_QUANTILES = {
     "breach_overrun_p50_h": ("resolved_at", "overrun_h", 0.5),
@@ -118,13 +120,19 @@ def _ticket_records(t: pd.DataFrame, services: list[str]) -> _Records:
     values = {flag: _flag(t, flag) for _, flag in TICKET_SHARES.values()}
     durations = {c for _, c, _ in TICKET_QUANTILES.values()}
     values |= {c: t[c].to_numpy(dtype=float) for c in durations}
-    return _Records.of(t, services, ("opened_at", "resolved_at", "responded_at", "finished_at",
-                                     "left_at"), values)
+    return _Records.of(t, services, (*TICKET_EVENTS, "left_at"), values)
 
 
-def _ticket_kpis(r: _Records, grid: Grid) -> dict[str, Cells]:
+def _ticket_cells(r: _Records, grids: tuple[Grid, ...]) -> list[dict[str, np.ndarray]]:
+    """Each ticket's cell at each event, per grid: a binary search in the first (finest)
+    grid, then a lookup into the others, whose periods are unions of its periods."""
+    finest = {c: r.cells(grids[0], c) for c in TICKET_EVENTS}
+    return [finest, *({c: g.regroup(v, grids[0]) for c, v in finest.items()}
+                      for g in grids[1:])]
+
+
+def _ticket_kpis(r: _Records, grid: Grid, cells: dict[str, np.ndarray]) -> dict[str, Cells]:
     size = grid.size
-    cells = {c: r.cells(grid, c) for c in r.times}
     n_opened, n_resolved = counts(cells["opened_at"], size), counts(cells["resolved_at"], size)
     out = {
         "volume": counted(n_opened),
@@ -210,8 +218,9 @@ def kpi_table(tickets: pd.DataFrame, changes: pd.DataFrame, surveys: pd.DataFram
         "change_incident_rate": _flag(c, "caused_incident"),
     })
     parts = []
-    for grid in table_grids(params, period):
-        cells = _ticket_kpis(ticket_rec, grid)
+    grids = table_grids(params, period)
+    for grid, placed in zip(grids, _ticket_cells(ticket_rec, grids), strict=True):
+        cells = _ticket_kpis(ticket_rec, grid, placed)
         cells |= _survey_kpis(survey_rec, grid, cells.pop("_resolved").n)
         cells |= _change_kpis(change_rec, grid)
         parts.append(_long(grid, cells))
