@@ -386,8 +386,13 @@ def test_quarter_cells_looked_up_from_month_cells_equal_a_search(tz: str, fiscal
     service = rng.integers(-1, 2, len(when))
     looked_up = quarters.regroup(months.cells(service, when), months)
     assert (looked_up == quarters.cells(service, when)).all()
+    # Likewise the period ends an instant has passed, which the backlog counts from.
+    passed = quarters.ends_passed(months)[np.searchsorted(months.ends, when, side="right")]
+    assert (passed == np.searchsorted(quarters.ends, when, side="right")).all()
     with pytest.raises(ValueError, match="finer grid"):
         months.regroup(quarters.cells(service, when), quarters)
+    with pytest.raises(ValueError, match="finer grid"):
+        months.ends_passed(quarters)
 
 
 def test_escalation_reads_tiers_from_group_names() -> None:

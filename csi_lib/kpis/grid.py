@@ -94,6 +94,13 @@ class Grid:
         inside = (service >= 0) & (period >= 0) & (period < len(self.periods))
         return np.where(inside, service * len(self.periods) + period, -1)
 
+    def _require_nested(self, finer: Grid) -> None:
+        if (finer.services != self.services or finer.bounds[0] != self.bounds[0]
+                or finer.bounds[-1] != self.bounds[-1]
+                or not np.isin(self.bounds, finer.bounds).all()):
+            raise ValueError("regrouping needs a finer grid of the same services and span "
+                             "whose boundaries include this grid's")
+
     def regroup(self, cells: np.ndarray, finer: Grid) -> np.ndarray:
         """Cells of ``finer`` as cells of this grid (-1 stays -1), by a table lookup.
 
@@ -101,14 +108,18 @@ class Grid:
         grid (months within quarters), so each of its periods lies inside one of this
         grid's and a row lands where :meth:`cells` would put it, without a search.
         """
-        if (finer.services != self.services or finer.bounds[0] != self.bounds[0]
-                or finer.bounds[-1] != self.bounds[-1]
-                or not np.isin(self.bounds, finer.bounds).all()):
-            raise ValueError("regroup needs a finer grid of the same services and span whose "
-                             "boundaries include this grid's")
+        self._require_nested(finer)
         period = np.searchsorted(self.bounds, finer.bounds[:-1], side="right") - 1
         lookup = np.arange(len(self.services))[:, None] * len(self.periods) + period[None, :]
         return np.append(lookup.ravel(), -1)[cells]
+
+    def ends_passed(self, finer: Grid) -> np.ndarray:
+        """For k of ``finer``'s period ends at or before an instant, how many of this
+        grid's are (index k): ``searchsorted(self.ends, t, "right")`` from
+        ``searchsorted(finer.ends, t, "right")``, as this grid's ends are among finer's."""
+        self._require_nested(finer)
+        passed = np.r_[np.iinfo(np.int64).min, finer.ends]
+        return np.searchsorted(self.ends, passed, side="right")
 
     def starts(self) -> np.ndarray:
         """Each period's first day (naive, client calendar): the table's ``period_start``."""

@@ -131,7 +131,8 @@ def _ticket_cells(r: _Records, grids: tuple[Grid, ...]) -> list[dict[str, np.nda
                       for g in grids[1:])]
 
 
-def _ticket_kpis(r: _Records, grid: Grid, cells: dict[str, np.ndarray]) -> dict[str, Cells]:
+def _ticket_kpis(r: _Records, grid: Grid, cells: dict[str, np.ndarray],
+                 backlog: tuple[Cells, Cells]) -> dict[str, Cells]:
     size = grid.size
     n_opened, n_resolved = counts(cells["opened_at"], size), counts(cells["resolved_at"], size)
     out = {
@@ -139,6 +140,8 @@ def _ticket_kpis(r: _Records, grid: Grid, cells: dict[str, np.ndarray]) -> dict[
         "resolved_per_opened": ratio(n_resolved.astype(float), n_opened),
         "resolution_mean_h": mean(cells["resolved_at"], r.data["resolution_h"], size),
         "_resolved": counted(n_resolved),
+        "backlog": backlog[0],
+        "backlog_age_gt_30d": backlog[1],
     }
     out |= {kpi: proportion(cells[when], r.data[flag], size)
             for kpi, (when, flag) in TICKET_SHARES.items()}
@@ -147,8 +150,6 @@ def _ticket_kpis(r: _Records, grid: Grid, cells: dict[str, np.ndarray]) -> dict[
                for when, col in dict.fromkeys((w, c) for w, c, _ in TICKET_QUANTILES.values())}
     out |= {kpi: quantile(ordered[when, col], q, grid, kpi)
             for kpi, (when, col, q) in TICKET_QUANTILES.items()}
-    out["backlog"], out["backlog_age_gt_30d"] = backlog_cells(
-        grid, r.service, r.times["opened_at"], r.times["left_at"])
     return out
 
 
@@ -219,8 +220,11 @@ def kpi_table(tickets: pd.DataFrame, changes: pd.DataFrame, surveys: pd.DataFram
     })
     parts = []
     grids = table_grids(params, period)
-    for grid, placed in zip(grids, _ticket_cells(ticket_rec, grids), strict=True):
-        cells = _ticket_kpis(ticket_rec, grid, placed)
+    backlogs = backlog_cells(grids, ticket_rec.service, ticket_rec.times["opened_at"],
+                             ticket_rec.times["left_at"])
+    for grid, placed, backlog in zip(grids, _ticket_cells(ticket_rec, grids), backlogs,
+                                     strict=True):
+        cells = _ticket_kpis(ticket_rec, grid, placed, backlog)
         cells |= _survey_kpis(survey_rec, grid, cells.pop("_resolved").n)
         cells |= _change_kpis(change_rec, grid)
         parts.append(_long(grid, cells))
