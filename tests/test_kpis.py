@@ -395,6 +395,23 @@ def test_quarter_cells_looked_up_from_month_cells_equal_a_search(tz: str, fiscal
         months.ends_passed(quarters)
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 200))
+def test_merged_month_cells_equal_quarter_cells_sorted_afresh(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    months, quarters = table_grids(_params(), _params().period())
+    when = rng.integers(months.bounds[0] - 10**15, months.bounds[-1] + 10**15, n)
+    service = rng.integers(-1, 2, n)
+    values = np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 6, n) / 2)
+    fine = stats.sort_cells(months.cells(service, when), values, months.size)
+    into = quarters.regroup(np.arange(months.size), months)
+    merged = stats.merge_cells(fine, into, quarters.size)
+    afresh = stats.sort_cells(quarters.cells(service, when), values, quarters.size)
+    for got, want in zip((merged.values, merged.start, merged.n),
+                         (afresh.values, afresh.start, afresh.n), strict=True):
+        assert np.array_equal(got, want)
+
+
 def test_escalation_reads_tiers_from_group_names() -> None:
     t = _frame(TICKETS)
     table = _full(t)

@@ -32,6 +32,7 @@ __all__ = [
     "counted",
     "counts",
     "mean",
+    "merge_cells",
     "proportion",
     "quantile",
     "ratio",
@@ -138,6 +139,22 @@ def sort_cells(cells: np.ndarray, values: np.ndarray, size: int) -> Sorted:
     for first, count in zip(start[n > 1].tolist(), n[n > 1].tolist(), strict=True):
         v[first:first + count].sort()
     return Sorted(v, start, n)
+
+
+def merge_cells(s: Sorted, into: np.ndarray, size: int) -> Sorted:
+    """``s`` regrouped into coarser cells (months into quarters): ``into[i]`` is the cell
+    that cell i of ``s`` falls in, non-decreasing, so each coarse cell's values already
+    lie side by side as sorted runs and only need merging."""
+    if np.any(np.diff(into) < 0):
+        raise ValueError("merge_cells needs cells that keep their order in the coarser grid")
+    n = np.bincount(into, weights=s.n, minlength=size).astype(np.int64)
+    start = np.concatenate([[0], np.cumsum(n)[:-1]]).astype(np.int64)
+    values = s.values.copy()
+    runs = np.bincount(into, weights=s.n > 0, minlength=size)
+    # A stable sort is a timsort, which merges presorted runs in linear time.
+    for first, count in zip(start[runs > 1].tolist(), n[runs > 1].tolist(), strict=True):
+        values[first:first + count].sort(kind="stable")
+    return Sorted(values, start, n)
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
