@@ -200,16 +200,26 @@ def _interval(values: np.ndarray, start: np.ndarray, n: np.ndarray, q: float,
     Row by row, so the draws of many cells (and periods) are turned into intervals at once.
     """
     lo, frac = _positions(n, q)
-    k = (lo + 1)[:, None]
     size = n[:, None].astype(float)
-    two = (frac > 0)[:, None]                  # then k < n, so n - k >= 1
+    # Original positions (0-based, in ``values``) of each resample's lower order statistic.
+    at1 = size * u1
+    np.ceil(at1, out=at1)
+    np.clip(at1, 1, size, out=at1)
+    at1 = at1.astype(np.int64)
+    at1 += start[:, None] - 1
+    at2 = at1.copy()
+    # The next one up, where the quantile falls between two (then k < n, so n - k >= 1):
     # Beta(1, m) by inversion, 1 - V ** (1 / m), cheaper than numpy's pair of gammas.
-    m = np.where(two, size - k, 1.0)
-    u2 = u1 + (1 - u1) * -np.expm1(np.log(v) / m)
-    r1 = np.clip(np.ceil(size * u1), 1, size).astype(np.int64)
-    r2 = np.where(two, np.clip(np.ceil(size * u2), 1, size).astype(np.int64), r1)
-    base = start[:, None] - 1
-    reps = _lerp(values[base + r1], values[base + r2], frac[:, None])
+    two = np.flatnonzero(frac > 0)
+    if len(two):
+        k = (lo + 1)[two, None]                # 1-based rank of the lower order statistic
+        m = size[two] - k
+        u = u1[two]
+        u2 = u + (1 - u) * -np.expm1(np.log(v[two]) / m)
+        np.ceil(size[two] * u2, out=u2)
+        np.clip(u2, 1, size[two], out=u2)
+        at2[two] = u2.astype(np.int64) + (start[two, None] - 1)
+    reps = _lerp(values[at1], values[at2], frac[:, None])
     low, high = np.quantile(reps, _TAILS, axis=1)
     return low, high
 
