@@ -30,8 +30,11 @@ def period_bounds(period: pd.Period, tz: str) -> tuple[pd.Timestamp, pd.Timestam
 def as_of_view(frame: pd.DataFrame, end: pd.Timestamp, *, born: str,
                later: tuple[str, ...]) -> pd.DataFrame:
     """Rows known at ``end``: born before it, with later events blanked (not yet happened)."""
-    view = frame.loc[frame[born] < end]
-    blank = {c: view[c].where(view[c] < end) for c in later if c in view}
+    known = frame[born] < end
+    # Most rows of a recent period's view are known: skip the copies that change nothing.
+    view = frame if known.all() else frame.loc[known]
+    blank = {c: view[c].where(view[c] < end) for c in later
+             if c in view and (view[c] >= end).any()}
     return view.assign(**blank)
 
 

@@ -182,11 +182,20 @@ def grouped_in_time(key: np.ndarray, rows: np.ndarray, rank: np.ndarray,
     return packed >> bits, by_time[packed & ((1 << bits) - 1)]
 
 
-def _per_priority(priority: pd.Series, targets: dict[str, pd.Timedelta | None]) -> pd.Series:
-    """Each ticket's target for its priority (NaT when none), looked up per distinct value."""
+def _per_priority(priority: pd.Series, *targets: dict[str, pd.Timedelta | None]
+                  ) -> list[pd.Series]:
+    """Each ticket's target for its priority (NaT when none), per dict of ``targets``,
+    looked up per distinct value (one factorisation serves every dict)."""
     codes, uniques = pd.factorize(priority)
-    table = pd.to_timedelta([targets.get(str(u)) for u in uniques] + [None]).as_unit("ns")
-    return pd.Series(table[codes], index=priority.index)
+    out = []
+    for target in targets:
+        table = pd.to_timedelta([target.get(str(u)) for u in uniques] + [None]).as_unit("ns")
+        out.append(pd.Series(table[codes], index=priority.index))
+    return out
+
+
+def _resolution_target(params: Params) -> dict[str, pd.Timedelta | None]:
+    return {p: t.resolution for p, t in params.sla.targets.items()}
 
 
 def resolution_clock(tickets: pd.DataFrame, params: Params) -> tuple[pd.Series, pd.Series]:
@@ -196,8 +205,7 @@ def resolution_clock(tickets: pd.DataFrame, params: Params) -> tuple[pd.Series, 
     SLA clocks run on the policy's calendar (business hours, holidays); the reported
     durations stay wall-clock, which is what users waited.
     """
-    target = _per_priority(tickets["priority"],
-                           {p: t.resolution for p, t in params.sla.targets.items()})
+    [target] = _per_priority(tickets["priority"], _resolution_target(params))
     clock = sla.elapsed(tickets["opened_at"], tickets["resolved_at"], params.sla.business_hours)
     return clock, target
 
@@ -212,9 +220,12 @@ def ticket_measures(tickets: pd.DataFrame, params: Params) -> pd.DataFrame:
     ``knowledge_used`` and ``met_source`` (the source tool's own SLA verdict,
     ``made_sla``) (NaN where the export does not tell).
     """
-    targets = params.sla.targets
-    res_clock, res_target = resolution_clock(tickets, params)
-    resp_target = _per_priority(tickets["priority"], {p: t.response for p, t in targets.items()})
+    res_target, resp_target = _per_priority(
+        tickets["priority"], _resolution_target(params),
+        {p: t.response for p, t in params.sla.targets.items()})
+    # The clock of resolution_clock, which also serves the source-verdict check.
+    res_clock = sla.elapsed(tickets["opened_at"], tickets["resolved_at"],
+                            params.sla.business_hours)
     res = tickets["resolved_at"] - tickets["opened_at"]
     resp = tickets["responded_at"] - tickets["opened_at"]
     resp_clock = sla.elapsed(tickets["opened_at"], tickets["responded_at"],

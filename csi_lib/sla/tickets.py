@@ -25,6 +25,11 @@ def _aware(dtype: object) -> bool:
 
 def instants(values: pd.Series, what: str) -> np.ndarray:
     """UTC nanoseconds of a tz-aware datetime column (numpy- or pyarrow-backed), NaT as ``NAT``."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype) and values.dtype.unit == "ns":
+        # Stored as UTC nanoseconds already: read them without a copy (read-only).
+        ns = values.array.asi8
+        ns.flags.writeable = False
+        return ns
     if _aware(values.dtype):
         try:
             utc = values.astype("datetime64[ns, UTC]")
@@ -75,7 +80,9 @@ def tickets(start: pd.Series, end: pd.Series, calendar: BusinessHours | None) ->
     same_index(start, end, "start and end")
     s, e = instants(start, "start"), instants(end, "end")
     ok = (s != NAT) & (e != NAT) & (e >= s)
-    return Tickets(s, e, ok, business_clock(calendar, np.concatenate([s[ok], e[ok]])), start.index)
+    # A 24x7 clock is wall time and needs no span of instants.
+    span = np.concatenate([s[ok], e[ok]]) if calendar is not None else s[:0]
+    return Tickets(s, e, ok, business_clock(calendar, span), start.index)
 
 
 def keys_index(start: pd.Series, keys: pd.Series | None) -> pd.Index:
