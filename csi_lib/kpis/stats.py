@@ -17,6 +17,7 @@ interval is the same in every report that shows it.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -42,6 +43,9 @@ __all__ = [
 
 BOOTSTRAP_SEED = 20260930
 _Z = NormalDist().inv_cdf(0.5 + CI_LEVEL / 2)
+# Cells whose resamples are turned into intervals in one pass: about 2 MB per working
+# array at 1,000 resamples, below the size numpy asks the kernel to back with huge pages.
+_BATCH_ROWS = 256
 _TAILS = np.array([(1 - CI_LEVEL) / 2, 1 - (1 - CI_LEVEL) / 2])
 
 
@@ -235,26 +239,39 @@ def _stream(kpi_id: str, period: str) -> np.random.Generator:
         [BOOTSTRAP_SEED, zlib.crc32(kpi_id.encode()), zlib.crc32(period.encode())])
 
 
+def _period_draws(s: Sorted, q: float, grid: Grid, kpi_id: str
+                  ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(cells, Beta draws, uniforms) of each period with values, from the period's stream."""
+    services, periods = grid.shape
+    for p, label in enumerate(grid.labels()):
+        cells = np.arange(services) * periods + p
+        cells = cells[s.n[cells] > 0]
+        if len(cells):
+            yield cells, *_draws(s.n[cells], q, _stream(kpi_id, label))
+
+
+def _batches(draws: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], rows: int
+             ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Consecutive periods' draws joined into batches of at least ``rows`` cells."""
+    batch: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for drawn in draws:
+        batch.append(drawn)
+        if sum(len(b[0]) for b in batch) >= rows:
+            yield tuple(np.concatenate(x) for x in zip(*batch, strict=True))
+            batch = []
+    if batch:
+        yield tuple(np.concatenate(x) for x in zip(*batch, strict=True))
+
+
 def quantile(s: Sorted, q: float, grid: Grid, kpi_id: str) -> Cells:
     """The q-quantile per cell with its bootstrap interval, resting on the values counted."""
     value = _quantile_values(s, q)
     low, high = _nan(grid.size), _nan(grid.size)
-    services, periods = grid.shape
-    # Each period draws from its own stream; the draws of all periods are then turned
-    # into intervals together (the arithmetic is the same, row by row).
-    cells, u1, v = [], [], []
-    for p, label in enumerate(grid.labels()):
-        mine = np.arange(services) * periods + p
-        mine = mine[s.n[mine] > 0]
-        if len(mine):
-            cells.append(mine)
-            drawn = _draws(s.n[mine], q, _stream(kpi_id, label))
-            u1.append(drawn[0])
-            v.append(drawn[1])
-    if cells:
-        at = np.concatenate(cells)
-        low[at], high[at] = _interval(s.values, s.start[at], s.n[at], q,
-                                      np.concatenate(u1), np.concatenate(v))
+    # Each period draws from its own stream; the draws of several periods are then turned
+    # into intervals together (the arithmetic is the same, row by row), in batches that
+    # keep each working array small enough for the allocator to reuse.
+    for cells, u1, v in _batches(_period_draws(s, q, grid, kpi_id), _BATCH_ROWS):
+        low[cells], high[cells] = _interval(s.values, s.start[cells], s.n[cells], q, u1, v)
     # A percentile interval of a skewed sample can miss its own point estimate;
     # widen it to hold the estimate, which is what a reader takes it to bracket.
     known = ~np.isnan(value)
