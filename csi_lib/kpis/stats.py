@@ -30,6 +30,7 @@ __all__ = [
     "BOOTSTRAP_SEED",
     "Cells",
     "Sorted",
+    "add_up",
     "counted",
     "counts",
     "mean",
@@ -38,6 +39,7 @@ __all__ = [
     "quantile",
     "ratio",
     "sort_cells",
+    "tally",
     "wilson",
 ]
 
@@ -105,12 +107,26 @@ def wilson(k: np.ndarray, n: np.ndarray) -> Cells:
                  np.where(empty, np.nan, high))
 
 
-def proportion(cells: np.ndarray, flag: np.ndarray, size: int) -> Cells:
-    """Share of rows with ``flag`` 1 among rows with a known flag (1 or 0; NaN unknown)."""
+def tally(cells: np.ndarray, flag: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per cell: the sum of the known flags (1 or 0; NaN unknown) and how many are known."""
     bins = _bins(cells, size, ~np.isnan(flag))
     # Unknown flags fall in the spare bin, so their NaN adds to no cell.
     k = np.bincount(bins, weights=flag, minlength=size + 1)[:size]
-    return wilson(k, np.bincount(bins, minlength=size + 1)[:size])
+    return k, np.bincount(bins, minlength=size + 1)[:size]
+
+
+def proportion(cells: np.ndarray, flag: np.ndarray, size: int) -> Cells:
+    """Share of rows with ``flag`` 1 among rows with a known flag (1 or 0; NaN unknown)."""
+    return wilson(*tally(cells, flag, size))
+
+
+def add_up(per_cell: np.ndarray, into: np.ndarray, size: int) -> np.ndarray:
+    """Per-cell counts of a finer grid summed into the coarser cells ``into`` names.
+
+    Counts (and sums of 1.0/0.0 flags) are whole numbers, exact in floating point, so the
+    sum is the count the coarser cells would have had, whatever the order of addition.
+    """
+    return np.bincount(into, weights=per_cell, minlength=size)
 
 
 def mean(cells: np.ndarray, values: np.ndarray, size: int) -> Cells:

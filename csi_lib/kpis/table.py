@@ -33,6 +33,7 @@ from csi_lib.kpis.measures import ticket_measures
 from csi_lib.kpis.stats import (
     Cells,
     Sorted,
+    add_up,
     counted,
     counts,
     mean,
@@ -41,6 +42,8 @@ from csi_lib.kpis.stats import (
     quantile,
     ratio,
     sort_cells,
+    tally,
+    wilson,
 )
 from csi_lib.params import Params
 
@@ -75,6 +78,8 @@ TICKET_SHARES = {
 }
 # The events tickets are placed in periods by.
 TICKET_EVENTS = ("opened_at", "resolved_at", "responded_at", "finished_at")
+# Mean KPIs of tickets: KPI id -> (event, value column).
+TICKET_MEANS = {"resolution_mean_h": ("resolved_at", "resolution_h")}
 # Quantile KPIs of tickets: KPI id -> (event, duration column, quantile).
 TICKET_QUANTILES = {
     "breach_overrun_p50_h": ("resolved_at", "overrun_h", 0.5),
@@ -92,14 +97,14 @@ def _flag(frame: pd.DataFrame, column: str,
     if column not in frame:
         return np.full(len(frame), np.nan)
     values = frame[column]
-    known = values.notna().to_numpy()
-    if test is not None:
-        values = test(values)
-    if pd.api.types.is_float_dtype(values.dtype):
-        flag = values.to_numpy(dtype=float)
+    tested = values if test is None else test(values)
+    if pd.api.types.is_float_dtype(tested.dtype):
+        flag = tested.to_numpy(dtype=float)
     else:
-        flag = pd.array(values, dtype="boolean").to_numpy(dtype=float, na_value=np.nan)
-    return np.where(known, flag, np.nan)
+        flag = pd.array(tested, dtype="boolean").to_numpy(dtype=float, na_value=np.nan)
+    if test is None:  # a missing value is NaN already
+        return flag
+    return np.where(values.notna().to_numpy(), flag, np.nan)
 
 
 @dataclass(frozen=True)
@@ -128,11 +133,32 @@ def _ticket_records(t: pd.DataFrame, services: list[str]) -> _Records:
 
 
 def _ticket_cells(r: _Records, grids: tuple[Grid, ...]) -> list[dict[str, np.ndarray]]:
-    """Each ticket's cell at each event, per grid: a binary search in the first (finest)
-    grid, then a lookup into the others, whose periods are unions of its periods."""
+    """Each ticket's cell at each event in the first (finest) grid, by binary search, and
+    in the others at the events of the mean KPIs, by lookup (their periods are unions of
+    its periods); the others' counts and shares add up the first's (:func:`_ticket_tallies`)."""
     finest = {c: r.cells(grids[0], c) for c in TICKET_EVENTS}
-    return [finest, *({c: g.regroup(v, grids[0]) for c, v in finest.items()}
-                      for g in grids[1:])]
+    means = {when for when, _ in TICKET_MEANS.values()}
+    return [finest, *({c: g.regroup(finest[c], grids[0]) for c in means} for g in grids[1:])]
+
+
+def _ticket_tallies(r: _Records, grids: tuple[Grid, ...], finest: dict[str, np.ndarray]
+                    ) -> list[dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Per grid: the tickets counted at each event, and per share KPI the flags set and
+    known, per cell. Counted in the first (finest) grid; the others add up its cells, which
+    is exact as the flags are 1.0 or 0.0 (:func:`ticket_measures` makes them so)."""
+    first = grids[0]
+    tallies = {kpi: tally(finest[when], r.data[flag], first.size)
+               for kpi, (when, flag) in TICKET_SHARES.items()}
+    for event in ("opened_at", "resolved_at"):
+        n = counts(finest[event], first.size)
+        tallies[event] = (n.astype(float), n)
+    out = [tallies]
+    for grid in grids[1:]:
+        into = grid.regroup(np.arange(first.size), first)
+        out.append({key: (add_up(k, into, grid.size),
+                          add_up(n, into, grid.size).astype(np.int64))
+                    for key, (k, n) in tallies.items()})
+    return out
 
 
 def _ticket_sorted(r: _Records, grids: tuple[Grid, ...], finest: dict[str, np.ndarray]
@@ -151,20 +177,20 @@ def _ticket_sorted(r: _Records, grids: tuple[Grid, ...], finest: dict[str, np.nd
 
 
 def _ticket_kpis(r: _Records, grid: Grid, cells: dict[str, np.ndarray],
+                 tallies: dict[str, tuple[np.ndarray, np.ndarray]],
                  ordered: dict[tuple[str, str], Sorted],
                  backlog: tuple[Cells, Cells]) -> dict[str, Cells]:
-    size = grid.size
-    n_opened, n_resolved = counts(cells["opened_at"], size), counts(cells["resolved_at"], size)
+    n_opened, n_resolved = tallies["opened_at"][1], tallies["resolved_at"][1]
     out = {
         "volume": counted(n_opened),
         "resolved_per_opened": ratio(n_resolved.astype(float), n_opened),
-        "resolution_mean_h": mean(cells["resolved_at"], r.data["resolution_h"], size),
         "_resolved": counted(n_resolved),
         "backlog": backlog[0],
         "backlog_age_gt_30d": backlog[1],
     }
-    out |= {kpi: proportion(cells[when], r.data[flag], size)
-            for kpi, (when, flag) in TICKET_SHARES.items()}
+    out |= {kpi: mean(cells[when], r.data[col], grid.size)
+            for kpi, (when, col) in TICKET_MEANS.items()}
+    out |= {kpi: wilson(*tallies[kpi]) for kpi in TICKET_SHARES}
     out |= {kpi: quantile(ordered[when, col], q, grid, kpi)
             for kpi, (when, col, q) in TICKET_QUANTILES.items()}
     return out
@@ -240,10 +266,11 @@ def kpi_table(tickets: pd.DataFrame, changes: pd.DataFrame, surveys: pd.DataFram
     backlogs = backlog_cells(grids, ticket_rec.service, ticket_rec.times["opened_at"],
                              ticket_rec.times["left_at"])
     placed = _ticket_cells(ticket_rec, grids)
+    tallies = _ticket_tallies(ticket_rec, grids, placed[0])
     ordered = _ticket_sorted(ticket_rec, grids, placed[0])
-    for grid, cells_at, durations, backlog in zip(grids, placed, ordered, backlogs,
-                                                  strict=True):
-        cells = _ticket_kpis(ticket_rec, grid, cells_at, durations, backlog)
+    for grid, cells_at, tallied, durations, backlog in zip(
+            grids, placed, tallies, ordered, backlogs, strict=True):
+        cells = _ticket_kpis(ticket_rec, grid, cells_at, tallied, durations, backlog)
         cells |= _survey_kpis(survey_rec, grid, cells.pop("_resolved").n)
         cells |= _change_kpis(change_rec, grid)
         parts.append(_long(grid, cells))
