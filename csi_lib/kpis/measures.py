@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 HOUR = pd.Timedelta(hours=1)
+_HOUR_NS = float(HOUR.as_unit("ns").value)
+_NAT = np.iinfo(np.int64).min
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "none", ""})
 # A tier stated at the end or the start of a group name: "Network L2", "Tier 2 Apps",
@@ -182,16 +184,18 @@ def grouped_in_time(key: np.ndarray, rows: np.ndarray, rank: np.ndarray,
     return packed >> bits, by_time[packed & ((1 << bits) - 1)]
 
 
-def _per_priority(priority: pd.Series, *targets: dict[str, pd.Timedelta | None]
-                  ) -> list[pd.Series]:
-    """Each ticket's target for its priority (NaT when none), per dict of ``targets``,
-    looked up per distinct value (one factorisation serves every dict)."""
+def _targets_ns(priority: pd.Series, *targets: dict[str, pd.Timedelta | None]
+                ) -> list[np.ndarray]:
+    """Each ticket's target for its priority in nanoseconds (NaT's int64 when none), per
+    dict of ``targets``, looked up per distinct value (one factorisation serves every dict)."""
     codes, uniques = pd.factorize(priority)
-    out = []
-    for target in targets:
-        table = pd.to_timedelta([target.get(str(u)) for u in uniques] + [None]).as_unit("ns")
-        out.append(pd.Series(table[codes], index=priority.index))
-    return out
+    return [pd.to_timedelta([target.get(str(u)) for u in uniques] + [None]).as_unit("ns")
+            .asi8[codes] for target in targets]
+
+
+def _met(clock: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """1.0 where the clock is within its target, 0.0 past it, NaN where either is unknown."""
+    return np.where((clock != _NAT) & (target != _NAT), clock <= target, np.nan)
 
 
 def _resolution_target(params: Params) -> dict[str, pd.Timedelta | None]:
@@ -205,9 +209,9 @@ def resolution_clock(tickets: pd.DataFrame, params: Params) -> tuple[pd.Series, 
     SLA clocks run on the policy's calendar (business hours, holidays); the reported
     durations stay wall-clock, which is what users waited.
     """
-    [target] = _per_priority(tickets["priority"], _resolution_target(params))
+    [target] = _targets_ns(tickets["priority"], _resolution_target(params))
     clock = sla.elapsed(tickets["opened_at"], tickets["resolved_at"], params.sla.business_hours)
-    return clock, target
+    return clock, pd.Series(target.view("m8[ns]"), index=tickets.index)
 
 
 def ticket_measures(tickets: pd.DataFrame, params: Params) -> pd.DataFrame:
@@ -220,31 +224,26 @@ def ticket_measures(tickets: pd.DataFrame, params: Params) -> pd.DataFrame:
     ``knowledge_used`` and ``met_source`` (the source tool's own SLA verdict,
     ``made_sla``) (NaN where the export does not tell).
     """
-    res_target, resp_target = _per_priority(
+    res_target, resp_target = _targets_ns(
         tickets["priority"], _resolution_target(params),
         {p: t.response for p, t in params.sla.targets.items()})
-    # The clock of resolution_clock, which also serves the source-verdict check.
-    res_clock = sla.elapsed(tickets["opened_at"], tickets["resolved_at"],
-                            params.sla.business_hours)
-    res = tickets["resolved_at"] - tickets["opened_at"]
-    resp = tickets["responded_at"] - tickets["opened_at"]
-    resp_clock = sla.elapsed(tickets["opened_at"], tickets["responded_at"],
-                             params.sla.business_hours)
+    # The clocks of resolution_clock (which also serves the source-verdict check), as
+    # int64 nanoseconds.
+    res_clock, resp_clock = (
+        sla.elapsed(tickets["opened_at"], tickets[end], params.sla.business_hours)
+        .to_numpy().view(np.int64) for end in ("resolved_at", "responded_at"))
     # A ticket without a priority that has a target (flagged at ingest) has no SLA
     # outcome: it leaves the SLA KPIs only, and their count shows it.
-    met_resolution = (res_clock <= res_target).astype(float).where(
-        res_clock.notna() & res_target.notna())
-    overrun = (res_clock - res_target) / HOUR
+    met_resolution = _met(res_clock, res_target)
     index = tickets.index
     return tickets.assign(
-        resolution_h=res / HOUR,
-        response_h=resp / HOUR,
+        resolution_h=(tickets["resolved_at"] - tickets["opened_at"]) / HOUR,
+        response_h=(tickets["responded_at"] - tickets["opened_at"]) / HOUR,
         met_resolution=met_resolution,
-        met_response=(resp_clock <= resp_target).astype(float).where(
-            resp_clock.notna() & resp_target.notna()
-        ),
-        # How late a breach was, on the SLA clock (the "watermelon" check).
-        overrun_h=overrun.where(met_resolution == 0),
+        met_response=_met(resp_clock, resp_target),
+        # How late a breach was, on the SLA clock (the "watermelon" check): both are
+        # known there, and hours are nanoseconds over HOUR's, as pandas divides them.
+        overrun_h=np.where(met_resolution == 0, (res_clock - res_target) / _HOUR_NS, np.nan),
         reopened=tickets["reopen_count"] > 0,
         reassigned=tickets["reassignment_count"] > 0,
         first_contact=(tickets["reopen_count"] == 0) & (tickets["reassignment_count"] == 0),
