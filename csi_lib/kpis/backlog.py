@@ -52,9 +52,11 @@ def with_ends(view: pd.DataFrame, no_end: pd.Series) -> pd.DataFrame:
     counting as open for ever.
     """
     finished = view["resolved_at"]
-    if "closed_at" in view:
+    # Each step only where it changes something: a datetime fill or mask copies the column.
+    if "closed_at" in view and (finished.isna() & view["closed_at"].notna()).any():
         finished = finished.fillna(view["closed_at"])
-    left = finished.mask(no_end.reindex(view.index, fill_value=False), view["opened_at"])
+    unplaced = no_end.reindex(view.index, fill_value=False)
+    left = finished.mask(unplaced, view["opened_at"]) if unplaced.any() else finished
     return view.assign(finished_at=finished, left_at=left)
 
 
