@@ -136,7 +136,12 @@ def _ticket_cells(r: _Records, grids: tuple[Grid, ...]) -> list[dict[str, np.nda
     """Each ticket's cell at each event in the first (finest) grid, by binary search, and
     in the others at the events of the mean KPIs, by lookup (their periods are unions of
     its periods); the others' counts and shares add up the first's (:func:`_ticket_tallies`)."""
-    finest = {c: r.cells(grids[0], c) for c in TICKET_EVENTS}
+    finest: dict[str, np.ndarray] = {}
+    for event in TICKET_EVENTS:
+        # finished_at is resolved_at wherever there is one, so often the same column:
+        # then it shares its cells instead of another search.
+        same = next((e for e in finest if np.array_equal(r.times[e], r.times[event])), None)
+        finest[event] = finest[same] if same else r.cells(grids[0], event)
     means = {when for when, _ in TICKET_MEANS.values()}
     return [finest, *({c: g.regroup(finest[c], grids[0]) for c in means} for g in grids[1:])]
 
