@@ -207,9 +207,12 @@ def _draws(n: np.ndarray, q: float, rng: np.random.Generator) -> tuple[np.ndarra
     """The random numbers of the bootstrap of cells with n >= 1: the Beta draws of the
     lower order statistic and the uniforms that place the next one (see the module doc)."""
     lo, _ = _positions(n, q)
-    k = (lo + 1)[:, None]                      # 1-based rank of the lower order statistic
-    size = n[:, None].astype(float)
-    u1 = rng.beta(k, size - k + 1, size=(len(n), BOOTSTRAP_RESAMPLES))
+    k = (lo + 1).astype(float)                 # 1-based rank of the lower order statistic
+    u1 = np.empty((len(n), BOOTSTRAP_RESAMPLES))
+    # Row by row with scalar shapes: the draws (and their order in the stream) of one
+    # broadcast call over all rows, without numpy's per-draw broadcasting.
+    for row, (a, b) in enumerate(zip(k.tolist(), (n - k + 1).tolist(), strict=True)):
+        u1[row] = rng.beta(a, b, size=BOOTSTRAP_RESAMPLES)
     return u1, rng.random((len(n), BOOTSTRAP_RESAMPLES))
 
 
