@@ -371,6 +371,11 @@ def test_rows_grouped_in_time_follow_a_lexsort(seed: int, n: int, wide: bool) ->
     order = np.lexsort((rows, time[rows], key))
     assert (k == key[order]).all()
     assert (where == rows[order]).all()
+    # Rows already in time order need no ranks.
+    k, where = grouped_in_time(key, rows, None, None)
+    order = np.lexsort((rows, key))
+    assert (k == key[order]).all()
+    assert (where == rows[order]).all()
 
 
 @pytest.mark.parametrize(("tz", "fiscal"), [("UTC", 1), ("Europe/London", 4),

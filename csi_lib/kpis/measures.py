@@ -140,10 +140,13 @@ def repeats(tickets: pd.DataFrame, window: pd.Timedelta = REPEAT_WINDOW) -> np.n
         else (kind == "incident").fillna(False).to_numpy(dtype=bool)
     caller, _ = pd.factorize(tickets["caller"])
     opened = instants(tickets["opened_at"])
-    # Rows in time order (ties by row), and each row's place in that order.
-    by_time = np.argsort(opened, kind="stable")
-    rank = np.empty_like(by_time)
-    rank[by_time] = np.arange(len(by_time))
+    # Rows in time order (ties by row), and each row's place in that order; nothing to
+    # work out when they come in time order, as exports often do.
+    by_time = rank = None
+    if np.any(opened[1:] < opened[:-1]):
+        by_time = np.argsort(opened, kind="stable")
+        rank = np.empty_like(by_time)
+        rank[by_time] = np.arange(len(by_time))
     limit = window.value
     found = np.zeros(len(tickets), dtype=bool)
     known = np.zeros(len(tickets), dtype=bool)
@@ -167,21 +170,25 @@ def repeats(tickets: pd.DataFrame, window: pd.Timedelta = REPEAT_WINDOW) -> np.n
     return np.where(known, found.astype(float), np.nan)
 
 
-def grouped_in_time(key: np.ndarray, rows: np.ndarray, rank: np.ndarray,
-                    by_time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def grouped_in_time(key: np.ndarray, rows: np.ndarray, rank: np.ndarray | None,
+                    by_time: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """``rows`` ordered by ``key`` (non-negative), then by time: the sorted keys and the rows.
 
     ``by_time`` lists all rows in time order (ties by row) and ``rank`` is each row's
-    place in it, so the order is ``np.lexsort((time[rows], key))``. Key and rank are
-    packed into one integer where they fit, as sorting plain integers is many times
-    faster than a lexsort or an argsort.
+    place in it (both None when the rows are in time order already), so the order is
+    ``np.lexsort((time[rows], key))``. Key and place are packed into one integer where
+    they fit, as sorting plain integers is many times faster than a lexsort or an argsort.
     """
-    bits = max(len(rank) - 1, 1).bit_length()
-    if not len(key) or int(key.max()) >= 1 << (63 - bits):
-        order = np.lexsort((rank[rows], key))
+    if not len(rows):
+        return key, rows
+    place = rows if rank is None else rank[rows]
+    bits = max(int(place.max()), 1).bit_length()
+    if int(key.max()) >= 1 << (63 - bits):
+        order = np.lexsort((place, key))
         return key[order], rows[order]
-    packed = np.sort((key << bits) | rank[rows])
-    return packed >> bits, by_time[packed & ((1 << bits) - 1)]
+    packed = np.sort((key << bits) | place)
+    place = packed & ((1 << bits) - 1)
+    return packed >> bits, place if by_time is None else by_time[place]
 
 
 def _targets_ns(priority: pd.Series, *targets: dict[str, pd.Timedelta | None]
