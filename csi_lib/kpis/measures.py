@@ -37,6 +37,10 @@ __all__ = [
 HOUR = pd.Timedelta(hours=1)
 _HOUR_NS = float(HOUR.as_unit("ns").value)
 _NAT = np.iinfo(np.int64).min
+# The columns ticket_measures adds, in the order it adds them.
+_MEASURES = ("resolution_h", "response_h", "met_resolution", "met_response", "overrun_h",
+             "reopened", "reassigned", "first_contact", "escalated", "repeat", "self_service",
+             "knowledge_used", "met_source")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "none", ""})
 # A tier stated at the end or the start of a group name: "Network L2", "Tier 2 Apps",
@@ -243,25 +247,30 @@ def ticket_measures(tickets: pd.DataFrame, params: Params) -> pd.DataFrame:
     # outcome: it leaves the SLA KPIs only, and their count shows it.
     met_resolution = _met(res_clock, res_target)
     index = tickets.index
+    arrays = {
+        "met_resolution": met_resolution,
+        "met_response": _met(resp_clock, resp_target),
+        # How late a breach was, on the SLA clock (the "watermelon" check): both are
+        # known there, and hours are nanoseconds over HOUR's, as pandas divides them.
+        "overrun_h": np.where(met_resolution == 0, (res_clock - res_target) / _HOUR_NS, np.nan),
+        "escalated": escalated(tickets),
+        "repeat": repeats(tickets),
+        "self_service": self_service(tickets["channel"]) if "channel" in tickets
+        else _nan(index),
+        "knowledge_used": knowledge_used(tickets["knowledge"]) if "knowledge" in tickets
+        else _nan(index),
+        "met_source": source_verdict(tickets["made_sla"]) if "made_sla" in tickets
+        else _nan(index),
+    }
     return tickets.assign(
         resolution_h=(tickets["resolved_at"] - tickets["opened_at"]) / HOUR,
         response_h=(tickets["responded_at"] - tickets["opened_at"]) / HOUR,
-        met_resolution=met_resolution,
-        met_response=_met(resp_clock, resp_target),
-        # How late a breach was, on the SLA clock (the "watermelon" check): both are
-        # known there, and hours are nanoseconds over HOUR's, as pandas divides them.
-        overrun_h=np.where(met_resolution == 0, (res_clock - res_target) / _HOUR_NS, np.nan),
         reopened=tickets["reopen_count"] > 0,
         reassigned=tickets["reassignment_count"] > 0,
         first_contact=(tickets["reopen_count"] == 0) & (tickets["reassignment_count"] == 0),
-        escalated=escalated(tickets),
-        repeat=repeats(tickets),
-        self_service=self_service(tickets["channel"]) if "channel" in tickets else _nan(index),
-        knowledge_used=knowledge_used(tickets["knowledge"]) if "knowledge" in tickets
-        else _nan(index),
-        met_source=source_verdict(tickets["made_sla"]) if "made_sla" in tickets
-        else _nan(index),
-    )
+        # Arrays made here, so the frame may hold them as they are (assign copies arrays).
+        **{name: pd.Series(values, index=index, copy=False) for name, values in arrays.items()},
+    )[[*tickets.columns, *(m for m in _MEASURES if m not in tickets.columns)]]
 
 
 def source_verdict(made_sla: pd.Series) -> np.ndarray:

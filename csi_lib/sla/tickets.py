@@ -57,7 +57,8 @@ def same_index(a: pd.Series, b: pd.Series, what: str) -> None:
 
 
 def timedeltas(ns: np.ndarray, index: pd.Index) -> pd.Series:
-    return pd.Series(ns.view("m8[ns]"), index=index)
+    # ``ns`` is always a fresh array of the caller's: the Series may hold it uncopied.
+    return pd.Series(ns.view("m8[ns]"), index=index, copy=False)
 
 
 @dataclass(frozen=True)
