@@ -99,7 +99,7 @@ def escalated(tickets: pd.DataFrame) -> np.ndarray:
     named = tickets["assignment_group"].notna().to_numpy() if "assignment_group" in tickets \
         else stated
     tier = np.where(stated, tier, 1.0)
-    return np.where(knows & (stated | named), (tier >= 2).astype(float), np.nan)
+    return np.where(knows & (stated | named), tier >= 2, np.nan)
 
 
 def self_service(channel: pd.Series) -> np.ndarray:
@@ -162,7 +162,7 @@ def repeats(tickets: pd.DataFrame, window: pd.Timedelta = REPEAT_WINDOW) -> np.n
         if not len(rows):
             continue
         known[rows] = True
-        key = caller[rows].astype(np.int64) * (int(about.max()) + 1) + about[rows]
+        key = caller[rows].astype(np.int64, copy=False) * (int(about.max()) + 1) + about[rows]
         k, where = grouped_in_time(key, rows, rank, by_time)
         t = opened[where]
         same = k[1:] == k[:-1]
@@ -171,7 +171,7 @@ def repeats(tickets: pd.DataFrame, window: pd.Timedelta = REPEAT_WINDOW) -> np.n
         hit[1:] |= same & (gap <= limit)        # an earlier one within the window
         hit[:-1] |= same & (gap == 0)           # a twin opened at the same instant
         found[where] |= hit
-    return np.where(known, found.astype(float), np.nan)
+    return np.where(known, found, np.nan)
 
 
 def grouped_in_time(key: np.ndarray, rows: np.ndarray, rank: np.ndarray | None,
