@@ -7,7 +7,9 @@ period ends, found by two binary searches; the counts per end are the running
 sum of +1 where a run starts and -1 where it stops, so tickets opened long
 before the table's first period still count and nothing loops over tickets.
 Aging buckets (ITIL incident management reviews the age of the open backlog)
-are the same runs cut by the ticket's age at each end.
+are the same runs cut by the ticket's age at each end. The KPI table searches
+the month ends only: a quarter's ends are among them, so the quarter ends a
+ticket has passed follow from the month ends it has passed.
 """
 
 from __future__ import annotations
