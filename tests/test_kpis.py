@@ -532,6 +532,25 @@ def test_bootstrap_of_a_quantile_equals_resampling_the_tickets(monkeypatch) -> N
         assert abs(high[0] - want[1]) <= 0.03 * width, (n, q)
 
 
+def test_draws_row_by_row_equal_one_broadcast_draw() -> None:
+    # The bootstrap's streams must give the draws the seeded intervals were made with.
+    n = np.array([1, 2, 7, 40, 1000])
+    for q in (0.5, 0.9):
+        u1, v = stats._draws(n, q, np.random.default_rng(11))
+        k = (np.floor((n - 1) * q).astype(np.int64) + 1)[:, None]
+        rng = np.random.default_rng(11)
+        want = rng.beta(k, n[:, None] - k + 1.0, size=(len(n), catalogue.BOOTSTRAP_RESAMPLES))
+        assert np.array_equal(u1, want)
+        assert np.array_equal(v, rng.random((len(n), catalogue.BOOTSTRAP_RESAMPLES)))
+
+
+@pytest.mark.parametrize("rows", [1, 7, 10**6])
+def test_intervals_do_not_depend_on_how_cells_are_batched(monkeypatch, rows: int) -> None:
+    want = _full()
+    monkeypatch.setattr(stats, "_BATCH_ROWS", rows)
+    pd.testing.assert_frame_equal(_full(), want)
+
+
 def test_intervals_of_a_period_are_the_same_in_every_report_that_shows_it() -> None:
     q3, q4 = _full(period="2026Q3"), _full(period="2026Q4")
     keys = ["service", "freq", "period", "kpi"]
