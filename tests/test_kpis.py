@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from csi_lib import catalogue
 from csi_lib.ingest import _empty_changes, _empty_surveys, ingest
 from csi_lib.kpis import AGING_COLUMNS, KPI_COLUMNS, backlog_aging, kpi_table, stats
-from csi_lib.kpis.measures import group_tier
+from csi_lib.kpis.grid import table_grids
+from csi_lib.kpis.measures import group_tier, grouped_in_time
 from csi_lib.kpis.stats import wilson
 from csi_lib.params import Params, load_params
 
@@ -354,6 +355,68 @@ def test_repeat_window_is_inclusive_and_needs_caller_and_category_or_ci() -> Non
     assert flags.to_dict() == {"A1": False, "A2": True, "A3": False}
 
 
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 60), wide=st.booleans())
+def test_rows_grouped_in_time_follow_a_lexsort(seed: int, n: int, wide: bool) -> None:
+    # Packed keys (and, for keys too wide to pack, the lexsort fallback) give the
+    # order of a lexsort by key, then time, then row; times tie on purpose.
+    rng = np.random.default_rng(seed)
+    time = rng.integers(0, 5, n)
+    rows = np.flatnonzero(rng.random(n) < 0.7)
+    key = rng.integers(0, 4, len(rows)) + (2**61 if wide else 0)
+    by_time = np.argsort(time, kind="stable")
+    rank = np.empty_like(by_time)
+    rank[by_time] = np.arange(n)
+    k, where = grouped_in_time(key, rows, rank, by_time)
+    order = np.lexsort((rows, time[rows], key))
+    assert (k == key[order]).all()
+    assert (where == rows[order]).all()
+    # Rows already in time order need no ranks.
+    k, where = grouped_in_time(key, rows, None, None)
+    order = np.lexsort((rows, key))
+    assert (k == key[order]).all()
+    assert (where == rows[order]).all()
+
+
+@pytest.mark.parametrize(("tz", "fiscal"), [("UTC", 1), ("Europe/London", 4),
+                                             ("Australia/Lord_Howe", 7)])
+def test_quarter_cells_looked_up_from_month_cells_equal_a_search(tz: str, fiscal: int) -> None:
+    params = _params(reporting={"period": "2026Q3", "timezone": tz, "history_quarters": 3,
+                                "fiscal_year_start_month": fiscal})
+    months, quarters = table_grids(params, params.period())
+    rng = np.random.default_rng(fiscal)
+    # Instants spread over the span and beyond it, some on the boundaries themselves.
+    when = np.r_[rng.integers(months.bounds[0] - 10**16, months.bounds[-1] + 10**16, 5000),
+                 months.bounds, months.bounds - 1, np.iinfo(np.int64).min]
+    service = rng.integers(-1, 2, len(when))
+    looked_up = quarters.regroup(months.cells(service, when), months)
+    assert (looked_up == quarters.cells(service, when)).all()
+    # Likewise the period ends an instant has passed, which the backlog counts from.
+    passed = quarters.ends_passed(months)[np.searchsorted(months.ends, when, side="right")]
+    assert (passed == np.searchsorted(quarters.ends, when, side="right")).all()
+    with pytest.raises(ValueError, match="finer grid"):
+        months.regroup(quarters.cells(service, when), quarters)
+    with pytest.raises(ValueError, match="finer grid"):
+        months.ends_passed(quarters)
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 200))
+def test_merged_month_cells_equal_quarter_cells_sorted_afresh(seed: int, n: int) -> None:
+    rng = np.random.default_rng(seed)
+    months, quarters = table_grids(_params(), _params().period())
+    when = rng.integers(months.bounds[0] - 10**15, months.bounds[-1] + 10**15, n)
+    service = rng.integers(-1, 2, n)
+    values = np.where(rng.random(n) < 0.2, np.nan, rng.integers(0, 6, n) / 2)
+    fine = stats.sort_cells(months.cells(service, when), values, months.size)
+    into = quarters.regroup(np.arange(months.size), months)
+    merged = stats.merge_cells(fine, into, quarters.size)
+    afresh = stats.sort_cells(quarters.cells(service, when), values, quarters.size)
+    for got, want in zip((merged.values, merged.start, merged.n),
+                         (afresh.values, afresh.start, afresh.n), strict=True):
+        assert np.array_equal(got, want)
+
+
 def test_escalation_reads_tiers_from_group_names() -> None:
     t = _frame(TICKETS)
     table = _full(t)
@@ -467,6 +530,25 @@ def test_bootstrap_of_a_quantile_equals_resampling_the_tickets(monkeypatch) -> N
         width = want[1] - want[0]
         assert abs(low[0] - want[0]) <= 0.03 * width, (n, q)
         assert abs(high[0] - want[1]) <= 0.03 * width, (n, q)
+
+
+def test_draws_row_by_row_equal_one_broadcast_draw() -> None:
+    # The bootstrap's streams must give the draws the seeded intervals were made with.
+    n = np.array([1, 2, 7, 40, 1000])
+    for q in (0.5, 0.9):
+        u1, v = stats._draws(n, q, np.random.default_rng(11))
+        k = (np.floor((n - 1) * q).astype(np.int64) + 1)[:, None]
+        rng = np.random.default_rng(11)
+        want = rng.beta(k, n[:, None] - k + 1.0, size=(len(n), catalogue.BOOTSTRAP_RESAMPLES))
+        assert np.array_equal(u1, want)
+        assert np.array_equal(v, rng.random((len(n), catalogue.BOOTSTRAP_RESAMPLES)))
+
+
+@pytest.mark.parametrize("rows", [1, 7, 10**6])
+def test_intervals_do_not_depend_on_how_cells_are_batched(monkeypatch, rows: int) -> None:
+    want = _full()
+    monkeypatch.setattr(stats, "_BATCH_ROWS", rows)
+    pd.testing.assert_frame_equal(_full(), want)
 
 
 def test_intervals_of_a_period_are_the_same_in_every_report_that_shows_it() -> None:

@@ -3,8 +3,8 @@
 The result is one long table (service, freq, period, period_start, kpi, value,
 n, ci_low, ci_high) so that reports, charts and the gap analysis read the same
 numbers. All work is vectorised over tickets: records are placed in
-(service, period) cells by binary search and aggregated with bincounts and one
-sort per measured duration (:mod:`.table`); intervals are Wilson for rates and
+(service, period) cells by binary search and aggregated with bincounts and a
+sort of each cell's values per measured duration (:mod:`.table`); intervals are Wilson for rates and
 a bootstrap drawn per cell for quantiles (:mod:`.stats`); the backlog and its
 aging come from difference arrays over period ends (:mod:`.backlog`). Monthly
 series are read with XmR control charts (:mod:`.spc`) and least-squares trend

@@ -7,7 +7,9 @@ period ends, found by two binary searches; the counts per end are the running
 sum of +1 where a run starts and -1 where it stops, so tickets opened long
 before the table's first period still count and nothing loops over tickets.
 Aging buckets (ITIL incident management reviews the age of the open backlog)
-are the same runs cut by the ticket's age at each end.
+are the same runs cut by the ticket's age at each end. The KPI table searches
+the month ends only: a quarter's ends are among them, so the quarter ends a
+ticket has passed follow from the month ends it has passed.
 """
 
 from __future__ import annotations
@@ -52,10 +54,27 @@ def with_ends(view: pd.DataFrame, no_end: pd.Series) -> pd.DataFrame:
     counting as open for ever.
     """
     finished = view["resolved_at"]
-    if "closed_at" in view:
+    # Each step only where it changes something: a datetime fill or mask copies the column.
+    if "closed_at" in view and (finished.isna() & view["closed_at"].notna()).any():
         finished = finished.fillna(view["closed_at"])
-    left = finished.mask(no_end.reindex(view.index, fill_value=False), view["opened_at"])
+    unplaced = no_end.reindex(view.index, fill_value=False)
+    left = finished.mask(unplaced, view["opened_at"]) if unplaced.any() else finished
     return view.assign(finished_at=finished, left_at=left)
+
+
+def _open(grid: Grid, service: np.ndarray, first: np.ndarray, stop: np.ndarray) -> np.ndarray:
+    """Per cell: rows open from the period end at index ``first`` to the one before ``stop``."""
+    services, periods = grid.shape
+    ok = (service >= 0) & (first < stop)
+    width = periods + 1
+    size = services * width
+    steps = (np.bincount(service[ok] * width + first[ok], minlength=size)
+             - np.bincount(service[ok] * width + stop[ok], minlength=size))
+    return np.cumsum(steps.reshape(services, width), axis=1)[:, :periods].ravel()
+
+
+def _leaving(resolved: np.ndarray) -> np.ndarray:
+    return np.where(resolved == np.iinfo(np.int64).min, _NEVER, resolved)
 
 
 def open_at_ends(grid: Grid, service: np.ndarray, opened: np.ndarray, resolved: np.ndarray,
@@ -65,18 +84,11 @@ def open_at_ends(grid: Grid, service: np.ndarray, opened: np.ndarray, resolved: 
     ``opened`` and ``resolved`` are int64 UTC nanoseconds (NaT: not resolved).
     """
     ends = grid.ends
-    services, periods = grid.shape
-    resolved = np.where(resolved == np.iinfo(np.int64).min, _NEVER, resolved)
     first = np.searchsorted(ends, opened + older, side="right")
-    stop = np.searchsorted(ends, resolved, side="right")
+    stop = np.searchsorted(ends, _leaving(resolved), side="right")
     if younger is not None:
         stop = np.minimum(stop, np.searchsorted(ends, opened + younger, side="right"))
-    ok = (service >= 0) & (first < stop)
-    width = periods + 1
-    size = services * width
-    steps = (np.bincount(service[ok] * width + first[ok], minlength=size)
-             - np.bincount(service[ok] * width + stop[ok], minlength=size))
-    return np.cumsum(steps.reshape(services, width), axis=1)[:, :periods].ravel()
+    return _open(grid, service, first, stop)
 
 
 def _present(grid: Grid, service: np.ndarray) -> np.ndarray:
@@ -86,17 +98,30 @@ def _present(grid: Grid, service: np.ndarray) -> np.ndarray:
     return np.repeat(seen, periods)
 
 
-def backlog_cells(grid: Grid, service: np.ndarray, opened: np.ndarray, resolved: np.ndarray
-                  ) -> tuple[Cells, Cells]:
-    """The backlog count and the share of it older than AGED_BACKLOG_DAYS, per cell.
+def backlog_cells(grids: tuple[Grid, ...], service: np.ndarray, opened: np.ndarray,
+                  resolved: np.ndarray) -> list[tuple[Cells, Cells]]:
+    """The backlog count and the share of it older than AGED_BACKLOG_DAYS, per cell of
+    each grid (the first the finest, the others' periods unions of its periods).
 
     ``service`` codes and ``opened``/``resolved`` instants as for :func:`open_at_ends`.
+    The binary searches run once, in the finest grid's period ends; the other grids
+    count their ends passed from those (:meth:`Grid.ends_passed`).
     """
-    total = open_at_ends(grid, service, opened, resolved)
-    aged = open_at_ends(grid, service, opened, resolved, older=AGED_BACKLOG_DAYS * _DAY)
-    nan = np.full(grid.size, np.nan)
-    backlog = Cells(np.where(_present(grid, service), total, np.nan), total, nan, nan.copy())
-    return backlog, wilson(aged, total)
+    finest = grids[0]
+    first = np.searchsorted(finest.ends, opened, side="right")
+    aged_first = np.searchsorted(finest.ends, opened + AGED_BACKLOG_DAYS * _DAY, side="right")
+    stop = np.searchsorted(finest.ends, _leaving(resolved), side="right")
+    out = []
+    for grid in grids:
+        passed = np.arange(len(finest.ends) + 1) if grid is finest \
+            else grid.ends_passed(finest)
+        total = _open(grid, service, passed[first], passed[stop])
+        aged = _open(grid, service, passed[aged_first], passed[stop])
+        nan = np.full(grid.size, np.nan)
+        backlog = Cells(np.where(_present(grid, service), total, np.nan), total, nan,
+                        nan.copy())
+        out.append((backlog, wilson(aged, total)))
+    return out
 
 
 def backlog_aging(tickets: pd.DataFrame, params: Params, period: pd.Period) -> pd.DataFrame:

@@ -30,8 +30,11 @@ def period_bounds(period: pd.Period, tz: str) -> tuple[pd.Timestamp, pd.Timestam
 def as_of_view(frame: pd.DataFrame, end: pd.Timestamp, *, born: str,
                later: tuple[str, ...]) -> pd.DataFrame:
     """Rows known at ``end``: born before it, with later events blanked (not yet happened)."""
-    view = frame.loc[frame[born] < end]
-    blank = {c: view[c].where(view[c] < end) for c in later if c in view}
+    known = frame[born] < end
+    # Most rows of a recent period's view are known: skip the copies that change nothing.
+    view = frame if known.all() else frame.loc[known]
+    blank = {c: view[c].where(view[c] < end) for c in later
+             if c in view and (view[c] >= end).any()}
     return view.assign(**blank)
 
 
@@ -93,6 +96,33 @@ class Grid:
         period = np.searchsorted(self.bounds, when, side="right") - 1
         inside = (service >= 0) & (period >= 0) & (period < len(self.periods))
         return np.where(inside, service * len(self.periods) + period, -1)
+
+    def _require_nested(self, finer: Grid) -> None:
+        if (finer.services != self.services or finer.bounds[0] != self.bounds[0]
+                or finer.bounds[-1] != self.bounds[-1]
+                or not np.isin(self.bounds, finer.bounds).all()):
+            raise ValueError("regrouping needs a finer grid of the same services and span "
+                             "whose boundaries include this grid's")
+
+    def regroup(self, cells: np.ndarray, finer: Grid) -> np.ndarray:
+        """Cells of ``finer`` as cells of this grid (-1 stays -1), by a table lookup.
+
+        ``finer`` has the same services and span, and every period boundary of this
+        grid (months within quarters), so each of its periods lies inside one of this
+        grid's and a row lands where :meth:`cells` would put it, without a search.
+        """
+        self._require_nested(finer)
+        period = np.searchsorted(self.bounds, finer.bounds[:-1], side="right") - 1
+        lookup = np.arange(len(self.services))[:, None] * len(self.periods) + period[None, :]
+        return np.append(lookup.ravel(), -1)[cells]
+
+    def ends_passed(self, finer: Grid) -> np.ndarray:
+        """For k of ``finer``'s period ends at or before an instant, how many of this
+        grid's are (index k): ``searchsorted(self.ends, t, "right")`` from
+        ``searchsorted(finer.ends, t, "right")``, as this grid's ends are among finer's."""
+        self._require_nested(finer)
+        passed = np.r_[np.iinfo(np.int64).min, finer.ends]
+        return np.searchsorted(self.ends, passed, side="right")
 
     def starts(self) -> np.ndarray:
         """Each period's first day (naive, client calendar): the table's ``period_start``."""
