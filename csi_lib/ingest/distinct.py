@@ -22,15 +22,22 @@ MAX_DISTINCT_SHARE = 0.5
 
 
 def per_value(values: pd.Series, step: Callable[[pd.Series], pd.Series]) -> pd.Series:
-    """``step(values)`` for an element-wise ``step``, computed once per distinct value."""
+    """``step(values)`` for an element-wise ``step``, computed once per distinct value.
+
+    Text columns only (pandas' string dtype, whose missing value is one value);
+    any other column is given to ``step`` whole.
+    """
+    if not isinstance(values.dtype, pd.StringDtype):
+        return step(values)
     codes, uniques = values.array.factorize()
     if len(uniques) > MAX_DISTINCT_SHARE * len(values):
         return step(values)
     missing = codes < 0
-    distinct = pd.Series(uniques)
+    distinct = pd.Series(uniques, dtype=values.dtype)
     if missing.any():
         # The step sees a missing value too, as it would on the column (its dtype may say so).
         distinct = distinct.reindex(range(len(uniques) + 1))
         codes = np.where(missing, len(uniques), codes)
     out = step(distinct)
-    return pd.Series(out.array.take(codes), index=values.index, name=values.name)
+    return pd.Series(out.array.take(codes), index=values.index, name=values.name,
+                     dtype=out.dtype)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from csi_lib.ingest.dates import Where, slash_order
 from csi_lib.sla.zones import first_instant
@@ -47,7 +51,67 @@ class ParsedTimes:
 OFFSET = r"(?:Z|[+-]\d\d:?\d\d)\s*$"
 
 
-def _read(text: pd.Series, fmt: str, *, utc: bool) -> pd.Series:
+# Directives whose valid values a fast path reads without pandas: each pattern accepts only
+# zero-padded fields in range (days up to 28 and years 1970-2199, so that every match is a
+# real, plausible date); any other cell is read by pandas as before.
+PLAIN_FIELDS = {"%Y": r"(?:19[7-9]\d|2[01]\d\d)", "%m": r"(?:0[1-9]|1[0-2])",
+                "%d": r"(?:0[1-9]|1\d|2[0-8])", "%H": r"(?:[01]\d|2[0-3])", "%M": r"[0-5]\d",
+                "%S": r"[0-5]\d"}
+PLAIN_ISO = "%Y-%m-%d[T ]%H:%M:%S"  # the ISO 8601 shape exports use most
+
+
+def _plain_pattern(fmt: str) -> str | None:
+    """A regex matching the plain cells of ``fmt``, or None when ``fmt`` has no fast path."""
+    if fmt == "ISO8601":
+        fmt = PLAIN_ISO
+    out = []
+    for part in re.split(r"(%.|\[T \])", fmt):
+        if part.startswith("%"):
+            if part not in PLAIN_FIELDS:
+                return None
+            out.append(PLAIN_FIELDS[part])
+        elif part == "[T ]":
+            out.append(part)
+        elif part:
+            if not re.fullmatch(r"[-/:.T ]+", part):
+                return None
+            out.append(re.escape(part))
+    return "^" + "".join(out) + "$"
+
+
+def _read_plain(text: pd.Series, fmt: str) -> pd.Series | None:
+    """``_read(text, fmt, utc=False)`` with the plain cells read by Arrow, the rest by pandas.
+
+    A plain cell (:func:`_plain_pattern`) has one reading, which strptime and Arrow
+    agree on, and takes a tenth of the time. None when the fast path does not apply:
+    then, or when the other cells carry an offset or a finer unit, pandas reads all.
+    """
+    pattern = _plain_pattern(fmt)
+    dtype = text.dtype
+    if pattern is None or not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    arr = pa.array(text.array)
+    plain = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+    if not pc.any(plain).as_py():
+        return None
+    kept = pc.if_else(plain, arr, pa.scalar(None, arr.type))
+    stamps = (pc.cast(kept, pa.timestamp("s")) if fmt == "ISO8601"
+              else pc.strptime(kept, format=fmt, unit="s"))
+    values = stamps.to_numpy(zero_copy_only=False).astype("datetime64[us]")
+    rest = ~plain.to_numpy(zero_copy_only=False) & text.notna().to_numpy()
+    if rest.any():
+        other = _read(text[rest], fmt, utc=False, fast=False)
+        if other.dtype != np.dtype("datetime64[us]"):
+            return None
+        values[rest] = other.to_numpy()
+    return pd.Series(values, index=text.index, name=text.name)
+
+
+def _read(text: pd.Series, fmt: str, *, utc: bool, fast: bool = True) -> pd.Series:
+    if fast and not utc:
+        plain = _read_plain(text, fmt)
+        if plain is not None:
+            return plain
     with warnings.catch_warnings():
         # Strings that merely look like dates in another format are reported by
         # the caller as rule hits; pandas' own warning about them adds nothing.
