@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from csi_lib.ingest.adapter import clean
+from csi_lib.ingest.arrow import isin_column, may_need_trim
 from csi_lib.ingest.distinct import per_value
 from csi_lib.ingest.times import _read, automatic_formats, parse_times
 
@@ -70,3 +76,44 @@ def test_per_value_gives_the_step_on_the_whole_column(step: str, cells: list[obj
                                                       dtype: object) -> None:
     values = pd.Series(cells, dtype=dtype, index=[i * 2 for i in range(len(cells))], name="c")
     pd.testing.assert_series_equal(per_value(values, STEPS[step]), STEPS[step](values))
+
+
+@pytest.mark.parametrize(("cells", "among"), [
+    (["a", "b", None, "c"], ["b", None, "c", "c"]), (["a", "b", None, "c"], ["b", "c"]),
+    (["a", None], []), ([], ["a"]), (["x", None], [None]), ([None], ["x"]),
+])
+@pytest.mark.parametrize("dtype", ["string", "str", object])
+@pytest.mark.parametrize("among_dtype", ["string", "str", object])
+def test_isin_column_is_pandas_isin(cells: list[object], among: list[object], dtype: object,
+                                    among_dtype: object) -> None:
+    values, candidates = pd.Series(cells, dtype=dtype), pd.Series(among, dtype=among_dtype)
+    assert isin_column(values, candidates).tolist() == values.isin(candidates).tolist()
+
+
+@pytest.mark.parametrize("placeholders", [(), ("?",), ("?", "#N/B", "")])
+def test_cleaning_arrow_text_matches_cleaning_python_text(placeholders: tuple[str, ...]) -> None:
+    cells = [" a ", "a", "", "  ", "?", " ? ", "#N/B", "\u00a0b\u3000", "\tc\n", "é ", "??",
+             "\x1cd\x1f", "\x85e\u2028", "f\x7f", "ü", "\u200bg"]
+    frames = {}
+    for dtype in ("str", object):
+        raw = pd.DataFrame({"col": pd.Series(cells * 2, dtype=dtype)}).assign(
+            source_row=range(2, 2 + 2 * len(cells)))
+        frames[dtype] = clean(raw, {"canon": "col"}, placeholders, "tickets", Path("x.csv"))
+    pd.testing.assert_frame_equal(frames["str"][0], frames[object][0])
+    assert frames["str"][1] == frames[object][1]
+
+
+@pytest.mark.parametrize("cells", [["a", "b c"], ["a", " b"], ["a", "b "], ["é"], ["a\tb", ""],
+                                   [None, "x"], [], ["", ""], ["\x1fz"], ["z\u3000"]])
+@pytest.mark.parametrize("cut", [0, 1])
+def test_may_need_trim_is_true_whenever_trimming_changes_a_cell(cells: list[object],
+                                                                cut: int) -> None:
+    arr = pa.chunked_array([pa.array(["  pad  ", *cells], pa.large_string()).slice(1 - cut + 1)
+                            if cut else pa.array(cells, pa.large_string())],
+                           pa.large_string())
+    changes = pc.any(pc.not_equal(pc.utf8_trim_whitespace(arr), arr)).as_py() or False
+    assert may_need_trim(arr) or not changes
+    assert may_need_trim(arr) == any(c and (c[0].isspace() or c[-1].isspace()
+                                            or not c[0].isascii() or not c[-1].isascii()
+                                            or c[0] < " " or c[-1] < " ")
+                                     for c in arr.to_pylist())

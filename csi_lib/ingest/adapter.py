@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from csi_lib.errors import DataError
+from csi_lib.ingest.arrow import arrow_text, may_need_trim
 from csi_lib.ingest.reader import header, read_file, require_columns, title_row_hint
 from csi_lib.ingest.rules import issue
 from csi_lib.params import CANONICAL_COLUMNS, Source
@@ -69,33 +70,26 @@ def map_columns(table: str, source: Source, present: list[str],
     return mapping
 
 
-def _arrow_text(values: pd.Series) -> pa.ChunkedArray | None:
-    """The Arrow strings behind a text column, or None for a column of Python objects."""
-    dtype = values.dtype
-    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
-        return pa.chunked_array(pa.array(values.array))
-    return None
-
-
 def _trimmed(values: pd.Series, marks: set[str]) -> tuple[pd.Series, np.ndarray | None]:
     """(the cells trimmed, empty and placeholder cells missing, as "string"; the placeholder
     mask, None without placeholders): Arrow's kernels where the column is Arrow text,
     pandas' otherwise, with the same result."""
-    arr = _arrow_text(values)
+    arr = arrow_text(values)
     if arr is None:
         text = values.str.strip()
         placeholder = text.isin(marks).to_numpy(dtype=bool) if marks else None
         if placeholder is not None and placeholder.any():
             text = text.mask(placeholder, "")
         return text.replace("", pd.NA).astype("string"), placeholder
-    text = pc.utf8_trim_whitespace(arr)
-    blank = pc.equal(text, "")
+    # Most columns have no cell to trim and no empty cell: each pass is then skipped.
+    text = pc.utf8_trim_whitespace(arr) if may_need_trim(arr) else arr
+    blank = pc.equal(pc.binary_length(text), 0)
     placeholder = None
     if marks:
         hit = pc.is_in(text, value_set=pa.array(sorted(marks), type=text.type))
         placeholder = hit.to_numpy(zero_copy_only=False)
         blank = pc.or_(blank, hit)
-    out = pc.if_else(blank, pa.scalar(None, text.type), text)
+    out = pc.if_else(blank, pa.scalar(None, text.type), text) if pc.any(blank).as_py() else text
     return pd.Series(pd.arrays.ArrowStringArray(out), index=values.index, dtype="string"), \
         placeholder
 

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from csi_lib.ingest.adapter import Adapted, value_maps
+from csi_lib.ingest.arrow import isin_column
 from csi_lib.ingest.dates import Where
 from csi_lib.ingest.distinct import per_value
 from csi_lib.ingest.duplicates import exclude_conflicts
@@ -235,7 +236,8 @@ def surveys_table(adapted: Adapted, params: Params, tickets: pd.DataFrame
     frame, rules = _typed(adapted, "surveys", source, params.reporting.timezone)
     # Only the tickets answered are looked up: hashing a million ticket ids for a
     # hundred thousand answers costs more than the look-up (ticket ids are unique).
-    answered = tickets.loc[tickets["ticket_id"].isin(frame["ticket_id"]), ["ticket_id", "service"]]
+    answered = tickets.loc[isin_column(tickets["ticket_id"], frame["ticket_id"]),
+                           ["ticket_id", "service"]]
     frame = frame.assign(
         service=frame["ticket_id"].map(answered.set_index("ticket_id")["service"]).astype("string"))
     rules.hit(frame["answered_at"].isna(), "answered_at", "missing answer time",

@@ -160,11 +160,13 @@ def _parse(text: pd.Series, fmt: str, tz: str) -> tuple[pd.Series, pd.Series]:
         aware = pd.Series(False, index=text.index)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     gap = pd.Series(False, index=text.index)
-    if aware.any():
-        out = out.fillna(_read(text[aware], fmt, utc=True).astype("datetime64[us, UTC]")
-                         .reindex(text.index))
-    if not aware.all():
-        naive = _read(text[~aware], fmt, utc=False)
+    some, every = bool(aware.any()), bool(aware.all())
+    # A mask selecting every row is skipped: the copy and re-alignment cost more than the read.
+    if some:
+        out = out.fillna(_read(text if every else text[aware], fmt, utc=True)
+                         .astype("datetime64[us, UTC]").reindex(text.index))
+    if not every:
+        naive = _read(text[~aware] if some else text, fmt, utc=False)
         if getattr(naive.dt, "tz", None) is None:
             naive, moved = _localise(naive, tz)
             gap = gap | moved.reindex(text.index, fill_value=False)
@@ -196,7 +198,7 @@ def parse_times(text: pd.Series, formats: tuple[str, ...], tz: str, *,
     for fmt in formats or automatic_formats(dayfirst):
         if not todo.any():
             break
-        parsed, moved = _parse(text[todo], fmt, tz)
+        parsed, moved = _parse(text if todo.all() else text[todo], fmt, tz)
         # Compare before converting to nanoseconds, whose range ends in 2262.
         odd = parsed.notna() & ((parsed < EARLIEST) | (parsed >= LATEST))
         parsed = parsed.mask(odd).astype(UTC_NS)
