@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import zipfile
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from csi_lib.errors import DataError
 from csi_lib.ingest.adapter import clean
 from csi_lib.ingest.arrow import isin_column, may_need_trim
 from csi_lib.ingest.distinct import per_value
+from csi_lib.ingest.reader import read_file
+from csi_lib.ingest.reader_xlsx import forget_text_sheet, text_sheet
 from csi_lib.ingest.times import _read, automatic_formats, parse_times
+from csi_lib.params.sources import ExportFile
 
 CELLS = [
     "2026-07-01T09:00:00", "2026-07-01 09:00:00", "2026-07-01 09:00", "2026-07-01",
@@ -117,3 +124,177 @@ def test_may_need_trim_is_true_whenever_trimming_changes_a_cell(cells: list[obje
                                             or not c[0].isascii() or not c[-1].isascii()
                                             or c[0] < " " or c[-1] < " ")
                                      for c in arr.to_pylist())
+
+
+# --- XLSX: text sheets read by fastexcel, everything else by calamine ---------------------
+
+TEXT_ROWS = [
+    ["Export of tickets"], [],
+    ["id", "group", " note ", "", "id2", "empty"],
+    ["T1", "Net", " spaced ", "x", "a", None],
+    [None, None, None, None, None, None],
+    ["T2", "Mail", "é ü \u3000", None, "", None],
+    ["T3", None, "", None, None, None],
+    ["", "", "", "", "", None],
+    ["T4", "Net", "line\nbreak", None, "b", None],
+]
+
+
+def _book(path: Path, rows: list[list[object]], *, at: str = "A1", merge: str | None = None,
+          extra_sheet: bool = False) -> Path:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Data"
+    col0 = ord(at[0]) - 65
+    row0 = int(at[1:])
+    for i, row in enumerate(rows):
+        for j, value in enumerate(row):
+            if value is not None:
+                ws.cell(row=row0 + i, column=col0 + j + 1, value=value)
+    if merge:
+        ws.merge_cells(merge)
+    if extra_sheet:
+        book.create_sheet("Other").append(["a", "b"])
+    book.save(path)
+    return path
+
+
+def _both(spec: ExportFile, usecols: list[str] | None,
+          monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
+    def read() -> object:
+        try:
+            return read_file(spec, usecols).astype({"source_row": "int64"}).astype(object)
+        except (DataError, KeyError) as exc:  # read_file expects usecols that exist
+            return repr(exc)
+
+    fast = read()
+    with monkeypatch.context() as m:
+        m.setattr("csi_lib.ingest.reader.text_sheet", lambda spec: None)
+        slow = read()
+    return fast, slow
+
+
+@pytest.mark.parametrize("at", ["A1", "C4"])
+@pytest.mark.parametrize("header_row", [1, 3, 4, 6, 30])
+@pytest.mark.parametrize("usecols", [None, ["id", " note "], ["id", "Unnamed: 3", "empty"]])
+def test_a_text_sheet_reads_as_calamine_reads_it(tmp_path: Path, at: str, header_row: int,
+                                                usecols: list[str] | None,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _book(tmp_path / "t.xlsx", TEXT_ROWS, at=at)
+    spec = ExportFile(path=path, header_row=header_row)
+    fast, slow = _both(spec, usecols, monkeypatch)
+    if isinstance(slow, str) or isinstance(fast, str):
+        assert fast == slow
+    else:
+        pd.testing.assert_frame_equal(fast, slow)
+    if at == "A1" and header_row == 3 and usecols is None:
+        assert text_sheet(spec) is not None  # the fast path was taken
+        forget_text_sheet()
+
+
+@pytest.mark.parametrize("odd", [
+    [1, "Net"], [1.5, "Net"], [True, "Net"], [dt.datetime(2026, 7, 1, 9), "Net"],
+    [dt.date(2026, 7, 1), "Net"], ["T9", dt.timedelta(hours=1)], ["=1+1", "Net"],
+])
+def test_a_sheet_with_other_cells_goes_to_calamine(tmp_path: Path, odd: list[object],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _book(tmp_path / "t.xlsx", [["id", "group"], ["T1", "Net"], odd])
+    spec = ExportFile(path=path)
+    # A formula without a cached value is an empty cell to both readers.
+    assert (text_sheet(spec) is None) == (odd[0] != "=1+1")
+    forget_text_sheet()
+    fast, slow = _both(spec, None, monkeypatch)
+    pd.testing.assert_frame_equal(fast, slow)
+
+
+@pytest.mark.parametrize("merge", ["A1:B1", "B2:B3"])
+def test_merged_cells_go_to_calamine_and_its_message(tmp_path: Path, merge: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _book(tmp_path / "t.xlsx", [["Title"], ["id", "group"], ["T1", "Net"], ["T2", "Net"]],
+                 merge=merge)
+    spec = ExportFile(path=path, header_row=2)
+    assert text_sheet(spec) is None
+    forget_text_sheet()
+    fast, slow = _both(spec, None, monkeypatch)
+    if isinstance(slow, str):
+        assert fast == slow and "merged cells over data rows" in slow
+    else:
+        pd.testing.assert_frame_equal(fast, slow)
+
+
+@pytest.mark.parametrize("sheet", [None, "Data", "Other", "Missing"])
+def test_sheets_are_chosen_as_calamine_chooses_them(tmp_path: Path, sheet: str | None,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _book(tmp_path / "t.xlsx", [["a", "b"], ["T1", "Net"]], extra_sheet=True)
+    fast, slow = _both(ExportFile(path=path, sheet=sheet), None, monkeypatch)
+    if isinstance(slow, str):
+        assert fast == slow
+    else:
+        pd.testing.assert_frame_equal(fast, slow)
+
+
+@pytest.mark.parametrize("content", [b"", b"PK\x03\x04broken", b"id,group\nT1,Net\n",
+                                     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100])
+def test_unreadable_workbooks_keep_their_messages(tmp_path: Path, content: bytes,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(content)
+    fast, slow = _both(ExportFile(path=path), None, monkeypatch)
+    assert isinstance(fast, str) and fast == slow
+
+
+def _raw_book(path: Path, rows_xml: str, shared: list[str]) -> Path:
+    """A workbook written by hand, with shared strings as Excel writes them."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    sst = "".join(f"<si><t xml:space=\"preserve\">{s}</t></si>" for s in shared)
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.'
+            'org/package/2006/content-types"><Default Extension="rels" ContentType="application/'
+            'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType='
+            f'"application/xml"/><Override PartName="/xl/workbook.xml" ContentType="{ct}.sheet.'
+            f'main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="{ct}.'
+            f'worksheet+xml"/><Override PartName="/xl/sharedStrings.xml" ContentType="{ct}.'
+            'sharedStrings+xml"/></Types>'),
+        "_rels/.rels": (f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/'
+                        'officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets><sheet name="S" '
+                            'sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" Type="{rel}/worksheet" '
+            f'Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="{rel}/sharedStrings" '
+            'Target="sharedStrings.xml"/></Relationships>'),
+        "xl/sharedStrings.xml": (f'<sst xmlns="{main}" count="{len(shared)}" '
+                                 f'uniqueCount="{len(shared)}">{sst}</sst>'),
+        "xl/worksheets/sheet1.xml": (f'<worksheet xmlns="{main}"><sheetData>{rows_xml}'
+                                     '</sheetData></worksheet>'),
+    }
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in parts.items():
+            zf.writestr(name, text)
+    return path
+
+
+@pytest.mark.parametrize(("cell", "fast"), [
+    ('<c r="B3" t="s"><v>3</v></c>', True),
+    ('<c r="B3" t="inlineStr"><is><r><t>ri</t></r><r><t>ch</t></r></is></c>', True),
+    ('<c r="B3" t="str"><f>A1</f><v>formula text</v></c>', True),
+    ('<c r="B3" t="e"><v>#N/A</v></c>', False),
+    ('<c r="B3" t="d"><v>2026-07-01T09:00:00</v></c>', False),
+    ('<c r="B3"><v>2</v></c>', False),
+    ('<c r="B3" t="b"><v>1</v></c>', False),
+])
+def test_hand_written_cells_read_as_calamine_reads_them(tmp_path: Path, cell: str, fast: bool,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = ('<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+            '<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" t="s"><v>4</v></c></row>'
+            f'<row r="3"><c r="A3" t="s"><v>2</v></c>{cell}</row>')
+    path = _raw_book(tmp_path / "t.xlsx", rows, ["id", "group", "T1", " &amp; spaced ", "Net"])
+    spec = ExportFile(path=path)
+    assert (text_sheet(spec) is not None) == fast
+    forget_text_sheet()
+    got, expected = _both(spec, None, monkeypatch)
+    pd.testing.assert_frame_equal(got, expected)
