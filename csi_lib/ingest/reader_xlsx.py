@@ -288,8 +288,7 @@ def _read_text_sheet(spec: ExportFile) -> TextSheet | None:
             if not scan.result() or any(c.dtype not in ("string", "null") for c in columns):
                 return None
             table = sheet.to_arrow()
-    except (fastexcel.FastExcelError, OSError, ValueError, KeyError, zipfile.BadZipFile,
-            ElementTree.ParseError, pa.ArrowException):
+    except Exception:  # noqa: BLE001 (whatever fails here, calamine reads the file and says why)
         return None
     cells = {c.absolute_index: pa.chunked_array([table.column(i).cast(pa.large_string())])
              if not isinstance(table.column(i), pa.ChunkedArray)
@@ -300,6 +299,7 @@ def _read_text_sheet(spec: ExportFile) -> TextSheet | None:
 
 
 _TEXT_SHEETS: dict[tuple[str, int, int, str | None], TextSheet | None] = {}
+_UNREAD = object()
 
 
 def text_sheet(spec: ExportFile) -> TextSheet | None:
@@ -310,10 +310,13 @@ def text_sheet(spec: ExportFile) -> TextSheet | None:
     """
     stat = spec.path.stat()
     key = (str(spec.path), stat.st_mtime_ns, stat.st_size, spec.sheet)
-    if key not in _TEXT_SHEETS:
-        _TEXT_SHEETS.clear()
-        _TEXT_SHEETS[key] = _read_text_sheet(spec)
-    return _TEXT_SHEETS[key]
+    sheet = _TEXT_SHEETS.get(key, _UNREAD)
+    if sheet is not _UNREAD:
+        return sheet
+    sheet = _read_text_sheet(spec)
+    _TEXT_SHEETS.clear()
+    _TEXT_SHEETS[key] = sheet
+    return sheet
 
 
 def forget_text_sheet() -> None:
