@@ -139,7 +139,7 @@ def _localise(naive: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     wall = naive[window].astype("datetime64[ns]").to_numpy().view("i8")
     utc = pd.DatetimeIndex(first_instant(wall, tz).view("M8[ns]")).tz_localize("UTC")
     back = utc.tz_convert(tz).tz_localize(None).as_unit("ns").asi8
-    out[window] = pd.Series(utc.as_unit("us"), index=naive.index[window])
+    out[window] = utc.as_unit("us").array  # in the order of the rows in the window
     gap[window] = back != wall
     other = naive.notna() & ~window
     if other.any():
@@ -175,6 +175,14 @@ def _parse(text: pd.Series, fmt: str, tz: str) -> tuple[pd.Series, pd.Series]:
     return out, gap
 
 
+def _spread(part: pd.Series, rows: np.ndarray, index: pd.Index, fill: object) -> pd.Series:
+    """``part`` (the values of the rows selected by ``rows``, in order) over all of ``index``,
+    ``fill`` elsewhere: ``part.reindex(index, fill_value=fill)`` by position, not by label."""
+    out = pd.Series(fill, index=index, dtype=part.dtype)
+    out[rows] = part.array
+    return out
+
+
 def parse_times(text: pd.Series, formats: tuple[str, ...], tz: str, *,
                 dayfirst: bool | None = None, where: Where | None = None) -> ParsedTimes:
     """Parse ``text`` trying each strptime format in turn (none: :func:`automatic_formats`).
@@ -198,12 +206,13 @@ def parse_times(text: pd.Series, formats: tuple[str, ...], tz: str, *,
     for fmt in formats or automatic_formats(dayfirst):
         if not todo.any():
             break
-        parsed, moved = _parse(text if todo.all() else text[todo], fmt, tz)
+        rows = todo.to_numpy(dtype=bool)
+        parsed, moved = _parse(text if rows.all() else text[rows], fmt, tz)
         # Compare before converting to nanoseconds, whose range ends in 2262.
         odd = parsed.notna() & ((parsed < EARLIEST) | (parsed >= LATEST))
         parsed = parsed.mask(odd).astype(UTC_NS)
-        values = values.fillna(parsed.reindex(index))
-        implausible = implausible | odd.reindex(index, fill_value=False)
-        gap = gap | (moved & ~odd).reindex(index, fill_value=False)
+        values = values.fillna(_spread(parsed, rows, index, pd.NaT))
+        implausible = implausible | _spread(odd, rows, index, False)
+        gap = gap | _spread(moved & ~odd, rows, index, False)
         todo = todo & values.isna() & ~implausible
     return ParsedTimes(parsed=values, bad=todo, implausible=implausible, gap=gap)
