@@ -18,7 +18,7 @@ from csi_lib.ingest.arrow import isin_column, may_need_trim
 from csi_lib.ingest.distinct import per_value
 from csi_lib.ingest.reader import read_file
 from csi_lib.ingest.reader_xlsx import forget_text_sheet, text_sheet
-from csi_lib.ingest.times import _read, automatic_formats, parse_times
+from csi_lib.ingest.times import _localise, _read, automatic_formats, parse_times
 from csi_lib.params.sources import ExportFile
 
 CELLS = [
@@ -298,3 +298,15 @@ def test_hand_written_cells_read_as_calamine_reads_them(tmp_path: Path, cell: st
     forget_text_sheet()
     got, expected = _both(spec, None, monkeypatch)
     pd.testing.assert_frame_equal(got, expected)
+
+
+@pytest.mark.parametrize("unit", ["us", "ns"])
+def test_utc_wall_times_are_read_as_any_zone_without_clock_changes(unit: str) -> None:
+    naive = pd.Series(pd.to_datetime([
+        "2026-07-01 09:00:00", None, "1969-12-31 23:59:59.999999", "1970-01-01",
+        "1900-01-01", "2199-12-31 23:59:59", "2250-06-01", "2026-03-29 01:30:00.123456",
+    ], format="ISO8601").as_unit(unit), index=range(3, 11))
+    fast, fast_gap = _localise(naive, "UTC")
+    slow, slow_gap = _localise(naive, "Etc/UTC")  # the general path: no shortcut for this name
+    pd.testing.assert_series_equal(fast, slow)
+    pd.testing.assert_series_equal(fast_gap, slow_gap)

@@ -130,8 +130,10 @@ def _localise(naive: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     size (30 minutes at Lord Howe, 2 hours at Troll): :func:`first_instant`
     finds each change to the second instead of assuming a shift of one hour.
     """
-    out = pd.Series(pd.NaT, index=naive.index, dtype="datetime64[us, UTC]")
     gap = pd.Series(False, index=naive.index)
+    if tz == "UTC":  # no clock changes: every wall time is its own instant
+        return naive.dt.tz_localize("UTC").astype("datetime64[us, UTC]"), gap
+    out = pd.Series(pd.NaT, index=naive.index, dtype="datetime64[us, UTC]")
     # Outside the plausible window (and nanoseconds' range) a time is reported as
     # implausible by the caller: its zone does not matter, read it as UTC.
     window = (naive >= EARLIEST.tz_localize(None) - pd.Timedelta(days=2)) & (
