@@ -95,8 +95,11 @@ def _read_plain(text: pd.Series, fmt: str) -> pd.Series | None:
     if not pc.any(plain).as_py():
         return None
     kept = pc.if_else(plain, arr, pa.scalar(None, arr.type))
-    stamps = (pc.cast(kept, pa.timestamp("s")) if fmt == "ISO8601"
-              else pc.strptime(kept, format=fmt, unit="s"))
+    try:
+        stamps = (pc.cast(kept, pa.timestamp("s")) if fmt == "ISO8601"
+                  else pc.strptime(kept, format=fmt, unit="s"))
+    except pa.ArrowInvalid:  # not expected of a plain cell; pandas then reads them all
+        return None
     values = stamps.to_numpy(zero_copy_only=False).astype("datetime64[us]")
     rest = ~plain.to_numpy(zero_copy_only=False) & text.notna().to_numpy()
     if rest.any():
