@@ -14,6 +14,7 @@ Every other sheet, and every message, comes from the calamine path.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -193,6 +194,12 @@ def xlsx_frame(spec: ExportFile, rows: list[list[str]], merged: list,
 # typed as ISO dates or errors (which fastexcel might give as text, unlike calamine).
 NOT_TEXT_ONLY = (b"mergeCell", b't="d"', b"t='d'", b't="e"', b"t='e'")
 XML_CHUNK = 1 << 24
+# A cell holding a value (<v>) whose type is not text (a number, date or boolean), looked
+# for in the sheet's first megabyte: such a sheet goes straight to calamine, without a
+# first parse by fastexcel that it would then repeat.
+VALUE_CELL = re.compile(rb"<c\b([^>]*)>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?<v>")
+TEXT_TYPE = re.compile(rb"""\bt=["'](?:s|str|inlineStr)["']""")
+HEAD_BYTES = 1 << 20
 MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -273,12 +280,23 @@ def _text_only(path: Path, name: str) -> bool:
     return True
 
 
+def _starts_with_text(path: Path, name: str) -> bool:
+    """Whether the cells with a value in the sheet's first megabyte of XML are all text."""
+    with zipfile.ZipFile(path) as zf:
+        part = _sheet_part(zf, name)
+        if part is None:
+            return False
+        with zf.open(part) as fh:
+            head = fh.read(HEAD_BYTES)
+    return all(TEXT_TYPE.search(cell[1]) for cell in VALUE_CELL.finditer(head))
+
+
 def _read_text_sheet(spec: ExportFile) -> TextSheet | None:
     try:
         reader = fastexcel.read_excel(str(spec.path))
         names = reader.sheet_names
         name = names[0] if spec.sheet is None and names else spec.sheet
-        if name not in names:
+        if name not in names or not _starts_with_text(spec.path, name):
             return None
         with ThreadPoolExecutor(max_workers=1) as pool:  # the XML scan overlaps the parse
             scan = pool.submit(_text_only, spec.path, name)
