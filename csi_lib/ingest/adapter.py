@@ -12,9 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from csi_lib.errors import DataError
+from csi_lib.ingest.arrow import arrow_text, may_need_trim
 from csi_lib.ingest.reader import header, read_file, require_columns, title_row_hint
 from csi_lib.ingest.rules import issue
 from csi_lib.params import CANONICAL_COLUMNS, Source
@@ -66,6 +70,30 @@ def map_columns(table: str, source: Source, present: list[str],
     return mapping
 
 
+def _trimmed(values: pd.Series, marks: set[str]) -> tuple[pd.Series, np.ndarray | None]:
+    """(the cells trimmed, empty and placeholder cells missing, as "string"; the placeholder
+    mask, None without placeholders): Arrow's kernels where the column is Arrow text,
+    pandas' otherwise, with the same result."""
+    arr = arrow_text(values)
+    if arr is None:
+        text = values.str.strip()
+        placeholder = text.isin(marks).to_numpy(dtype=bool) if marks else None
+        if placeholder is not None and placeholder.any():
+            text = text.mask(placeholder, "")
+        return text.replace("", pd.NA).astype("string"), placeholder
+    # Most columns have no cell to trim and no empty cell: each pass is then skipped.
+    text = pc.utf8_trim_whitespace(arr) if may_need_trim(arr) else arr
+    blank = pc.equal(pc.binary_length(text), 0)
+    placeholder = None
+    if marks:
+        hit = pc.is_in(text, value_set=pa.array(sorted(marks), type=text.type))
+        placeholder = hit.to_numpy(zero_copy_only=False)
+        blank = pc.or_(blank, hit)
+    out = pc.if_else(blank, pa.scalar(None, text.type), text) if pc.any(blank).as_py() else text
+    return pd.Series(pd.arrays.ArrowStringArray(out), index=values.index, dtype="string"), \
+        placeholder
+
+
 def clean(raw: pd.DataFrame, mapping: dict[str, str], placeholders: tuple[str, ...],
           table: str, file: Path) -> tuple[pd.DataFrame, list[dict[str, object]]]:
     """Canonical text columns: trimmed, with empty cells and placeholders as missing.
@@ -76,16 +104,13 @@ def clean(raw: pd.DataFrame, mapping: dict[str, str], placeholders: tuple[str, .
     out, issues = {}, []
     marks = set(placeholders)
     for canon, src in mapping.items():
-        text = raw[src].str.strip()
-        placeholder = text.isin(marks) if marks else None
+        out[canon], placeholder = _trimmed(raw[src], marks)
         if placeholder is not None and placeholder.any():
-            found = sorted(set(text[placeholder].unique()))
+            found = sorted(set(raw[src][placeholder].str.strip().unique()))
             issues.append(issue(
                 table, file, src, f"placeholder {', '.join(map(repr, found))} read as missing",
                 "flagged", raw.loc[placeholder, "source_row"],
                 "none needed; list placeholders under `missing` in the params file"))
-            text = text.mask(placeholder, "")
-        out[canon] = text.replace("", pd.NA).astype("string")
     return pd.DataFrame(out, index=raw.index).assign(source_row=raw["source_row"]), issues
 
 

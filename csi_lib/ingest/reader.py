@@ -20,9 +20,11 @@ from csi_lib.errors import DataError
 from csi_lib.ingest.reader_csv import csv_header_rows, read_csv_text
 from csi_lib.ingest.reader_xlsx import (
     column_letter,
+    forget_text_sheet,
     header_names,
     rows_text,
     sheet_rows,
+    text_sheet,
     xlsx_frame,
 )
 from csi_lib.params import ExportFile, Source
@@ -63,7 +65,10 @@ def header(spec: ExportFile) -> list[str]:
     """The column names of an export (its ``header_row``), read without its rows."""
     if _is_xlsx(spec):
         _check_exists(spec)
-        return header_names(spec, sheet_rows(spec, spec.header_row)[0])
+        fast = text_sheet(spec)
+        names = None if fast is None else fast.header_names(spec)
+        return names if names is not None else header_names(
+            spec, sheet_rows(spec, spec.header_row)[0])
     rows = _first_rows(spec, spec.header_row)
     if len(rows) < spec.header_row or not any(c.strip() for c in rows[-1]):
         raise DataError(
@@ -110,6 +115,18 @@ def _refuse_repeated(spec: ExportFile, present: list[str], wanted: Iterable[str]
     )
 
 
+def _xlsx_rows(spec: ExportFile, wanted: list[str] | None) -> pd.DataFrame:
+    fast = text_sheet(spec)
+    present = None if fast is None else fast.header_names(spec)
+    if fast is not None and present is not None:
+        _refuse_repeated(spec, present, present if wanted is None else wanted)
+        return fast.frame(spec, present, list(present) if wanted is None else wanted)
+    rows, merged = sheet_rows(spec)
+    present = header_names(spec, rows)
+    _refuse_repeated(spec, present, present if wanted is None else wanted)
+    return xlsx_frame(spec, rows, merged, wanted)
+
+
 def read_file(spec: ExportFile, usecols: Iterable[str] | None = None) -> pd.DataFrame:
     """The export as text columns (empty cells as ""), with ``source_row`` line numbers.
 
@@ -120,10 +137,10 @@ def read_file(spec: ExportFile, usecols: Iterable[str] | None = None) -> pd.Data
     wanted = None if usecols is None else list(dict.fromkeys(usecols))
     if _is_xlsx(spec):
         _check_exists(spec)
-        rows, merged = sheet_rows(spec)
-        present = header_names(spec, rows)
-        _refuse_repeated(spec, present, present if wanted is None else wanted)
-        raw = xlsx_frame(spec, rows, merged, wanted)
+        try:
+            raw = _xlsx_rows(spec, wanted)
+        finally:
+            forget_text_sheet()  # the rows are read: the parsed sheet is no longer needed
     else:
         present = header(spec)
         _refuse_repeated(spec, present, present if wanted is None else wanted)

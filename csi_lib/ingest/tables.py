@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from csi_lib.ingest.adapter import Adapted, value_maps
+from csi_lib.ingest.arrow import isin_column
 from csi_lib.ingest.dates import Where
+from csi_lib.ingest.distinct import per_value
 from csi_lib.ingest.duplicates import exclude_conflicts
 from csi_lib.ingest.priorities import no_target_rule, unmapped_rule
 from csi_lib.ingest.rules import Rules
@@ -82,7 +84,7 @@ def _typed(adapted: Adapted, table: str, source: Source, tz: str
     cols: dict[str, pd.Series] = {}
     for col, mapping in value_maps(source).items():
         if col in frame and mapping:
-            cols[col] = frame[col].replace(mapping)
+            cols[col] = per_value(frame[col], lambda v, m=mapping: v.replace(m))
     src_tz = source.timezone or tz
     for col in TIME_COLUMNS[table]:
         if col not in frame:
@@ -107,19 +109,29 @@ def _typed(adapted: Adapted, table: str, source: Source, tz: str
     for col in COUNT_COLUMNS.get(table, ()):
         if col not in frame:
             continue
-        number = pd.to_numeric(frame[col], errors="coerce")
+        number = per_value(frame[col], lambda v: pd.to_numeric(v, errors="coerce"))
         cols[col] = number
         rules.hit(frame[col].notna() & number.isna(), col, "not a number", "correct these cells")
     return frame.assign(**cols), rules
 
 
 def _service(frame: pd.DataFrame, params: Params) -> pd.Series:
-    service = pd.Series(pd.NA, index=frame.index, dtype="string")
-    for svc in params.services:
+    """Each row's service: the first service (in params order) whose match list has its value."""
+    order: dict[str, dict[str, int]] = {}
+    for rank, svc in enumerate(params.services):
         if svc.match_field in frame:
-            hit = frame[svc.match_field].isin(svc.match_values) & service.isna()
-            service = service.mask(hit, svc.id)
-    return service
+            firsts = order.setdefault(svc.match_field, {})
+            for value in svc.match_values:
+                firsts.setdefault(value, rank)
+    none = len(params.services)
+    best = np.full(len(frame), none, dtype="int64")
+    for col, firsts in order.items():
+        codes, uniques = frame[col].array.factorize()
+        ranks = np.array([firsts.get(v, none) if isinstance(v, str) else none
+                          for v in uniques] + [none], dtype="int64")
+        best = np.minimum(best, ranks[codes])  # code -1 (missing) takes the appended `none`
+    ids = np.array([svc.id for svc in params.services] + [None], dtype=object)
+    return pd.Series(ids[best], index=frame.index, dtype="string")
 
 
 def _pseudonymised(frame: pd.DataFrame, source: Source, key: bytes | None) -> pd.DataFrame:
@@ -222,8 +234,12 @@ def surveys_table(adapted: Adapted, params: Params, tickets: pd.DataFrame
     """(kept survey answers, excluded rows, issues); answers follow their ticket's service."""
     source = params.sources.surveys
     frame, rules = _typed(adapted, "surveys", source, params.reporting.timezone)
+    # Only the tickets answered are looked up: hashing a million ticket ids for a
+    # hundred thousand answers costs more than the look-up (ticket ids are unique).
+    answered = tickets.loc[isin_column(tickets["ticket_id"], frame["ticket_id"]),
+                           ["ticket_id", "service"]]
     frame = frame.assign(
-        service=frame["ticket_id"].map(tickets.set_index("ticket_id")["service"]).astype("string"))
+        service=frame["ticket_id"].map(answered.set_index("ticket_id")["service"]).astype("string"))
     rules.hit(frame["answered_at"].isna(), "answered_at", "missing answer time",
               "every survey answer needs a time")
     rules.hit(~frame["score"].isin([1, 2, 3, 4, 5]), "score", "score is not 1..5",

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from csi_lib.ingest.dates import Where, slash_order
 from csi_lib.sla.zones import first_instant
@@ -47,7 +51,70 @@ class ParsedTimes:
 OFFSET = r"(?:Z|[+-]\d\d:?\d\d)\s*$"
 
 
-def _read(text: pd.Series, fmt: str, *, utc: bool) -> pd.Series:
+# Directives whose valid values a fast path reads without pandas: each pattern accepts only
+# zero-padded fields in range (days up to 28 and years 1970-2199, so that every match is a
+# real, plausible date); any other cell is read by pandas as before.
+PLAIN_FIELDS = {"%Y": r"(?:19[7-9]\d|2[01]\d\d)", "%m": r"(?:0[1-9]|1[0-2])",
+                "%d": r"(?:0[1-9]|1\d|2[0-8])", "%H": r"(?:[01]\d|2[0-3])", "%M": r"[0-5]\d",
+                "%S": r"[0-5]\d"}
+PLAIN_ISO = "%Y-%m-%d[T ]%H:%M:%S"  # the ISO 8601 shape exports use most
+
+
+def _plain_pattern(fmt: str) -> str | None:
+    """A regex matching the plain cells of ``fmt``, or None when ``fmt`` has no fast path."""
+    if fmt == "ISO8601":
+        fmt = PLAIN_ISO
+    out = []
+    for part in re.split(r"(%.|\[T \])", fmt):
+        if part.startswith("%"):
+            if part not in PLAIN_FIELDS:
+                return None
+            out.append(PLAIN_FIELDS[part])
+        elif part == "[T ]":
+            out.append(part)
+        elif part:
+            if not re.fullmatch(r"[-/:.T ]+", part):
+                return None
+            out.append(re.escape(part))
+    return "^" + "".join(out) + "$"
+
+
+def _read_plain(text: pd.Series, fmt: str) -> pd.Series | None:
+    """``_read(text, fmt, utc=False)`` with the plain cells read by Arrow, the rest by pandas.
+
+    A plain cell (:func:`_plain_pattern`) has one reading, which strptime and Arrow
+    agree on, and takes a tenth of the time. None when the fast path does not apply:
+    then, or when the other cells carry an offset or a finer unit, pandas reads all.
+    """
+    pattern = _plain_pattern(fmt)
+    dtype = text.dtype
+    if pattern is None or not (isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow"):
+        return None
+    arr = pa.array(text.array)
+    plain = pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+    if not pc.any(plain).as_py():
+        return None
+    kept = pc.if_else(plain, arr, pa.scalar(None, arr.type))
+    try:
+        stamps = (pc.cast(kept, pa.timestamp("s")) if fmt == "ISO8601"
+                  else pc.strptime(kept, format=fmt, unit="s"))
+    except pa.ArrowInvalid:  # not expected of a plain cell; pandas then reads them all
+        return None
+    values = stamps.to_numpy(zero_copy_only=False).astype("datetime64[us]")
+    rest = ~plain.to_numpy(zero_copy_only=False) & text.notna().to_numpy()
+    if rest.any():
+        other = _read(text[rest], fmt, utc=False, fast=False)
+        if other.dtype != np.dtype("datetime64[us]"):
+            return None
+        values[rest] = other.to_numpy()
+    return pd.Series(values, index=text.index, name=text.name)
+
+
+def _read(text: pd.Series, fmt: str, *, utc: bool, fast: bool = True) -> pd.Series:
+    if fast and not utc:
+        plain = _read_plain(text, fmt)
+        if plain is not None:
+            return plain
     with warnings.catch_warnings():
         # Strings that merely look like dates in another format are reported by
         # the caller as rule hits; pandas' own warning about them adds nothing.
@@ -66,8 +133,10 @@ def _localise(naive: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     size (30 minutes at Lord Howe, 2 hours at Troll): :func:`first_instant`
     finds each change to the second instead of assuming a shift of one hour.
     """
-    out = pd.Series(pd.NaT, index=naive.index, dtype="datetime64[us, UTC]")
     gap = pd.Series(False, index=naive.index)
+    if tz == "UTC":  # no clock changes: every wall time is its own instant
+        return naive.dt.tz_localize("UTC").astype("datetime64[us, UTC]"), gap
+    out = pd.Series(pd.NaT, index=naive.index, dtype="datetime64[us, UTC]")
     # Outside the plausible window (and nanoseconds' range) a time is reported as
     # implausible by the caller: its zone does not matter, read it as UTC.
     window = (naive >= EARLIEST.tz_localize(None) - pd.Timedelta(days=2)) & (
@@ -75,7 +144,7 @@ def _localise(naive: pd.Series, tz: str) -> tuple[pd.Series, pd.Series]:
     wall = naive[window].astype("datetime64[ns]").to_numpy().view("i8")
     utc = pd.DatetimeIndex(first_instant(wall, tz).view("M8[ns]")).tz_localize("UTC")
     back = utc.tz_convert(tz).tz_localize(None).as_unit("ns").asi8
-    out[window] = pd.Series(utc.as_unit("us"), index=naive.index[window])
+    out[window] = utc.as_unit("us").array  # in the order of the rows in the window
     gap[window] = back != wall
     other = naive.notna() & ~window
     if other.any():
@@ -96,17 +165,27 @@ def _parse(text: pd.Series, fmt: str, tz: str) -> tuple[pd.Series, pd.Series]:
         aware = pd.Series(False, index=text.index)
     out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us, UTC]")
     gap = pd.Series(False, index=text.index)
-    if aware.any():
-        out = out.fillna(_read(text[aware], fmt, utc=True).astype("datetime64[us, UTC]")
-                         .reindex(text.index))
-    if not aware.all():
-        naive = _read(text[~aware], fmt, utc=False)
+    some, every = bool(aware.any()), bool(aware.all())
+    # A mask selecting every row is skipped: the copy and re-alignment cost more than the read.
+    if some:
+        out = out.fillna(_read(text if every else text[aware], fmt, utc=True)
+                         .astype("datetime64[us, UTC]").reindex(text.index))
+    if not every:
+        naive = _read(text[~aware] if some else text, fmt, utc=False)
         if getattr(naive.dt, "tz", None) is None:
             naive, moved = _localise(naive, tz)
             gap = gap | moved.reindex(text.index, fill_value=False)
         out = out.fillna(naive.dt.tz_convert("UTC").astype("datetime64[us, UTC]")
                          .reindex(text.index))
     return out, gap
+
+
+def _spread(part: pd.Series, rows: np.ndarray, index: pd.Index, fill: object) -> pd.Series:
+    """``part`` (the values of the rows selected by ``rows``, in order) over all of ``index``,
+    ``fill`` elsewhere: ``part.reindex(index, fill_value=fill)`` by position, not by label."""
+    out = pd.Series(fill, index=index, dtype=part.dtype)
+    out[rows] = part.array
+    return out
 
 
 def parse_times(text: pd.Series, formats: tuple[str, ...], tz: str, *,
@@ -132,12 +211,13 @@ def parse_times(text: pd.Series, formats: tuple[str, ...], tz: str, *,
     for fmt in formats or automatic_formats(dayfirst):
         if not todo.any():
             break
-        parsed, moved = _parse(text[todo], fmt, tz)
+        rows = todo.to_numpy(dtype=bool)
+        parsed, moved = _parse(text if rows.all() else text[rows], fmt, tz)
         # Compare before converting to nanoseconds, whose range ends in 2262.
         odd = parsed.notna() & ((parsed < EARLIEST) | (parsed >= LATEST))
         parsed = parsed.mask(odd).astype(UTC_NS)
-        values = values.fillna(parsed.reindex(index))
-        implausible = implausible | odd.reindex(index, fill_value=False)
-        gap = gap | (moved & ~odd).reindex(index, fill_value=False)
+        values = values.fillna(_spread(parsed, rows, index, pd.NaT))
+        implausible = implausible | _spread(odd, rows, index, False)
+        gap = gap | _spread(moved & ~odd, rows, index, False)
         todo = todo & values.isna() & ~implausible
     return ParsedTimes(parsed=values, bad=todo, implausible=implausible, gap=gap)
