@@ -22,9 +22,10 @@ from csi_lib.kpis.spc import OUTSIDE, SHIFT, TREND, ControlChart
 from csi_lib.plots import (
     _FIG_W,
     THEME,
+    _decimals,
     _figure,
     _fmt_value,
-    _text_in,
+    _labelled,
     _themed,
     _title,
     _widest,
@@ -121,9 +122,7 @@ _PAD = 0.07             # share of a panel's value range left free above and bel
 def _value_text(unit: str, v: float, step: float) -> str:
     """A value-axis tick label in the KPI's unit, as precise as the ticks' ``step``."""
     if unit == "share":
-        decimals = next(d for d in range(4) if abs(round(step * 100, d) - step * 100) < 1e-9
-                        or d == 3)
-        return f"{v * 100:.{decimals}f}%"
+        return f"{v * 100:.{_decimals(step * 100)}f}%"
     if unit == "hours":
         return f"{v:,g} h"
     if unit == "count":
@@ -167,14 +166,6 @@ def _value_range(chart: ControlChart, unit: str) -> tuple[float, float, list[flo
     return lo, hi, ticks
 
 
-def _month_ticks(labels: Sequence[str], width_in: float) -> list[int]:
-    """Indices of the months to label: as many as fit without touching, the latest always."""
-    need = max(_text_in(s, THEME.note_pt) for s in labels) + 0.12
-    per_month = width_in / max(len(labels), 1)
-    step = next((s for s in (1, 2, 3, 6, 12, 24) if s * per_month >= need), 24)
-    return list(range(len(labels) - 1, -1, -step))[::-1]
-
-
 def xmr_figure(charts: Sequence[ControlChart]) -> Figure:
     """The individuals (X) chart of each KPI, three to a row, on one time axis.
 
@@ -214,7 +205,8 @@ def xmr_figure(charts: Sequence[ControlChart]) -> Figure:
         heads[r] = max(heads[r], (lines[0] * 1.2 * title_pt + lines[1] * 1.25 * sub_pt + 8) / 72)
     row_h = _XMR_PLOT + _XMR_TICKS + _XMR_ROW_GAP
     height = _XMR_EDGE + sum(heads) + nrows * row_h + _XMR_LEGEND
-    x_ticks = {c: _month_ticks(labels, plot_w[c]) for c in range(ncols)}
+    x_ticks = {c: _labelled(labels, plot_w[c], THEME.note_pt, (1, 2, 3, 6, 12, 24), pad=0.12)
+               for c in range(ncols)}
     with _themed():
         canvas = Canvas(_FIG_W, height)
         top = height - _XMR_EDGE

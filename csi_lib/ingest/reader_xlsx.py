@@ -308,9 +308,8 @@ def _read_text_sheet(spec: ExportFile) -> TextSheet | None:
             table = sheet.to_arrow()
     except Exception:  # noqa: BLE001 (whatever fails here, calamine reads the file and says why)
         return None
-    cells = {c.absolute_index: pa.chunked_array([table.column(i).cast(pa.large_string())])
-             if not isinstance(table.column(i), pa.ChunkedArray)
-             else table.column(i).cast(pa.large_string())
+    # fastexcel gives a RecordBatch: one array per column.
+    cells = {c.absolute_index: pa.chunked_array([table.column(i)]).cast(pa.large_string())
              for i, c in enumerate(columns)}
     width = max(cells, default=-1) + 1
     return TextSheet(columns=cells, width=width, height=table.num_rows)

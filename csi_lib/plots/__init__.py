@@ -18,6 +18,8 @@ their own charts from the building blocks re-exported here under their own names
 (``_figure as _figure``); those are shared within the kit, not public API.
 """
 
+from csi_lib.plots.axes import _decimals as _decimals
+from csi_lib.plots.axes import _labelled as _labelled
 from csi_lib.plots.axes import _period_axis as _period_axis
 from csi_lib.plots.backlog import backlog_chart
 from csi_lib.plots.output import figure_png, show_figure

@@ -30,12 +30,26 @@ def _unit_axis(ax: Axes, unit: str) -> None:
         ax.set_ylim(lo, hi)
         ticks = locator.tick_values(lo, hi)
         step = 100 * (ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
-        decimals = next(d for d in range(4) if abs(round(step, d) - step) < 1e-9 or d == 3)
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=decimals))
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1, decimals=_decimals(step)))
     else:
         ax.set_ylim(0, hi)
         fmt = "{:,.0f}" if unit == "count" else "{:g} h"
         ax.yaxis.set_major_formatter(FuncFormatter(lambda x, _pos: fmt.format(x)))
+
+
+def _decimals(step: float) -> int:
+    """Decimals that show ticks ``step`` apart exactly (at most 3): 2.5 -> 1, 5 -> 0."""
+    return next(d for d in range(4) if abs(round(step, d) - step) < 1e-9 or d == 3)
+
+
+def _labelled(labels: Sequence[str], width_in: float, size: float, steps: Sequence[int],
+              pad: float = 0.1) -> list[int]:
+    """Indices of ``labels`` to show along ``width_in``: every step-th, the first step of
+    ``steps`` at which they fit without touching, always including the latest."""
+    per_period = width_in / max(len(labels), 1)
+    need = max(_text_in(s, size) for s in labels) + pad
+    step = next((s for s in steps if s * per_period >= need), steps[-1])
+    return list(range(len(labels) - 1, -1, -step))[::-1]
 
 
 def _periods(rows: pd.DataFrame, freq: str) -> tuple[pd.DatetimeIndex, list[str]]:
@@ -54,11 +68,8 @@ def _period_axis(ax: Axes, starts: pd.DatetimeIndex, labels: Sequence[str], freq
                  axes_w_in: float) -> None:
     """Label as many periods as fit without touching, always including the latest."""
     ax.set_xlim(starts[0] - _half(freq), starts[-1] + _half(freq))
-    per_period = axes_w_in / max(len(starts), 1)
-    need = max(_text_in(s, mpl.rcParams["xtick.labelsize"]) for s in labels) + 0.1
-    steps = (1, 2, 3, 6, 12, 24) if freq == "M" else (1, 2, 4, 8)
-    step = next((s for s in steps if s * per_period >= need), steps[-1])
-    keep = list(range(len(starts) - 1, -1, -step))[::-1]
+    keep = _labelled(labels, axes_w_in, mpl.rcParams["xtick.labelsize"],
+                     (1, 2, 3, 6, 12, 24) if freq == "M" else (1, 2, 4, 8))
     ax.set_xticks(starts[keep], labels=[labels[i] for i in keep])
     ax.xaxis.set_minor_locator(NullLocator())
     ax.grid(visible=False, axis="x")
